@@ -1,0 +1,51 @@
+"""The one `askdesk` command. Each package contributes its subcommands; domain errors become a
+one-line message and a non-zero exit here, in one place."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from app.errors import AskDeskError
+
+cli = typer.Typer(help="AskDesk: FAQ support bot.", no_args_is_help=True, add_completion=False)
+
+
+def _register() -> None:
+    # Imported here so `askdesk --help` stays fast and no module loads models at import time.
+    from app.search_cli import register as register_search
+    from evals.cli import app as eval_app
+    from ingest.cli import register as register_ingest
+    from serving.cli import app as llm_app
+
+    register_ingest(cli)
+    register_search(cli)
+    cli.add_typer(llm_app, name="llm", help="Start and manage LLM engines.")
+    cli.add_typer(eval_app, name="eval", help="Evaluate a running AskDesk.")
+    try:
+        from app.api.cli import register as register_api
+    except ImportError:  # the API package is optional until it exists
+        return
+    register_api(cli)
+
+
+def main() -> None:
+    _register()
+    try:
+        cli(standalone_mode=False)
+    except AskDeskError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except Exception as e:  # click usage errors
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        raise

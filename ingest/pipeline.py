@@ -1,0 +1,132 @@
+"""The ingest run: discover -> load -> plan -> embed and write, with progress and a summary."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.errors import EmptyKnowledgeBase, IngestError
+from app.knowledge_store import KnowledgeStore
+from app.records import Entry
+from app.settings import Settings
+from ingest import index
+from ingest.discover import Found, discover
+from ingest.load import NotKnowledge, load_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    records_embedded: int = 0
+    entries: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+    changed_keys: dict[str, list[str]] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        prefix = "dry run: would have " if self.dry_run else ""
+        return (
+            f"{prefix}added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"deleted {self.deleted}, failed {len(self.failed)} in {self.seconds:.1f} s"
+        )
+
+
+class Progress:
+    """Callbacks the pipeline reports to; the CLI draws bars, tests and the API pass nothing."""
+
+    def loading(self, found: Found, i: int, total: int) -> None: ...
+
+    def embedding(self, model: str, total: int) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+    def done(self) -> None: ...
+
+
+def load_all(
+    found: list[Found], settings: Settings, progress: Progress, report: IngestReport
+) -> tuple[list[Entry], set[str]]:
+    entries: list[Entry] = []
+    loaded: set[str] = set()
+    keys: dict[str, str] = {}
+    for i, f in enumerate(found):
+        progress.loading(f, i, len(found))
+        try:
+            file_entries = load_file(f.path, f.source, settings)
+        except NotKnowledge as e:
+            report.skipped.append((f.source, str(e)))
+            continue
+        except IngestError as e:
+            msg = str(e)
+            report.failed.append((f.source, msg.removeprefix(f"{f.source}: ")))
+            continue
+        clash = next((e.key for e in file_entries if e.key in keys), None)
+        if clash:
+            report.failed.append((f.source, f"FAQ id {clash!r} is already used by {keys[clash]}"))
+            continue
+        keys.update({e.key: f.source for e in file_entries})
+        entries.extend(file_entries)
+        loaded.add(f.source)
+    return entries, loaded
+
+
+def run_ingest(
+    roots: list[Path],
+    store: KnowledgeStore,
+    settings: Settings,
+    *,
+    prune: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    t0 = time.perf_counter()
+    progress = progress or Progress()
+    report = IngestReport(dry_run=dry_run)
+    found: list[Found] = []
+    for root in roots:
+        files, skipped = discover(root)
+        found += files
+        report.skipped += skipped
+    entries, loaded = load_all(found, settings, progress, report)
+    if not entries and not report.failed and not prune:
+        raise IngestError(
+            f"nothing to ingest in {', '.join(map(str, roots))}: no knowledge files "
+            f"(skipped {len(report.skipped)}; supported: FAQ tables csv/xlsx/json/jsonl, documents md/html/docx/pdf/txt)"
+        )
+    failed_sources = {src for src, _ in report.failed}
+    report.entries = len(entries)
+    changed = False
+    for i, emb in enumerate(store.embedders):
+        existing = _existing_or_empty(store, i) if dry_run else store.get_index(i, create=True)
+        p = index.plan(existing, entries, loaded_sources=loaded, keep_sources=failed_sources, prune=prune)
+        if i == 0:
+            report.added, report.updated = len(p.added), len(p.updated)
+            report.unchanged, report.deleted = len(p.unchanged), len(p.deleted)
+            report.changed_keys = {"added": p.added, "updated": p.updated, "deleted": p.deleted}
+        if dry_run or not p.changes:
+            continue
+        changed = True
+        progress.embedding(emb.name, len(p.to_add))
+        index.apply(store, i, p, batch_size=settings.embedding_batch_size, progress=progress.advance)
+        progress.done()
+        report.records_embedded += len(p.to_add)
+    if changed:
+        store.bump_version()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _existing_or_empty(store: KnowledgeStore, i: int) -> dict[str, dict]:
+    try:
+        return store.get_index(i)
+    except EmptyKnowledgeBase:  # a dry run against an absent collection: everything is new
+        return {}
