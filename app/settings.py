@@ -68,6 +68,13 @@ class Settings(BaseSettings):
 
     # --- retrieval -------------------------------------------------------------------------------
     top_k: int = 5
+    # confidence (0..1, app/retrieval/confidence.py) below which the top hit means "not in the KB";
+    # fixed default chosen on the dev packs' left-out-entry folds (benchmarks/retrieval/eval_packs.py)
+    retrieval_answerable_threshold: float = 0.5
+    # confidence at or above which the chat service may return the top FAQ's curated answer
+    # without the LLM (top-1 FAQ precision >= ~0.97 above it on the dev packs)
+    faq_direct_threshold: float = 0.9
+    retrieval_refresh_s: float = 5.0  # how often a search may check the collection version
 
     # --- LLM backends ----------------------------------------------------------------------------
     llm_backends: list[LLMBackend] = Field(

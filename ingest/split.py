@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from app.records import Entry
 
 HEADING_CATEGORIES = {"Title"}
-SKIP_CATEGORIES = {"PageBreak", "Header", "Footer", "PageNumber"}
+SKIP_CATEGORIES = {"PageBreak", "Footer", "PageNumber"}
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])\s*")
 
 
@@ -40,10 +40,18 @@ def split_sections(elements: list[Element], default_title: str) -> tuple[str, li
     title = ""
     sections: list[Section] = []
     current: Section | None = None
+    # PDF partitioning calls a heading at the top of a page a "Header"; a running header repeats on
+    # every page, a section heading does not.
+    header_counts: dict[str, int] = {}
+    for el in elements:
+        if el.category == "Header":
+            header_counts[norm_ws(el.text)] = header_counts.get(norm_ws(el.text), 0) + 1
     for el in elements:
         if el.category in SKIP_CATEGORIES:
             continue
-        if el.category in HEADING_CATEGORIES and len(el.text) <= 120:
+        if el.category == "Header" and header_counts[norm_ws(el.text)] > 1:
+            continue
+        if el.category in HEADING_CATEGORIES | {"Header"} and len(el.text) <= 120:
             heading = norm_ws(el.text)
             if not title:
                 title = heading

@@ -22,12 +22,18 @@ class ThinkSplitter:
         self._in_think = False
         self._buf = ""
         self._seen_content = False
+        self._strip_nl = False  # drop the newlines the template puts after </think>, across chunks
 
     def feed(self, piece: str) -> tuple[str, str]:
         self._buf += piece
         content: list[str] = []
         reasoning: list[str] = []
         while self._buf:
+            if self._strip_nl and not self._in_think:
+                self._buf = self._buf.lstrip("\n")
+                if not self._buf:
+                    break
+                self._strip_nl = False
             tag = THINK_CLOSE if self._in_think else THINK_OPEN
             idx = self._buf.find(tag)
             # A close tag while not in a think block: everything before it was reasoning that the
@@ -36,15 +42,16 @@ class ThinkSplitter:
                 cidx = self._buf.find(THINK_CLOSE)
                 if cidx != -1 and (idx == -1 or cidx < idx):
                     reasoning.append(self._buf[:cidx])
-                    self._buf = self._buf[cidx + len(THINK_CLOSE) :].lstrip("\n")
+                    self._buf = self._buf[cidx + len(THINK_CLOSE) :]
+                    self._strip_nl = True
                     continue
             if idx != -1:
                 (reasoning if self._in_think else content).append(self._buf[:idx])
                 if not self._in_think and self._buf[:idx].strip():
                     self._seen_content = True
                 self._buf = self._buf[idx + len(tag) :]
-                if self._in_think:  # closing: drop the newlines the template puts after </think>
-                    self._buf = self._buf.lstrip("\n")
+                if self._in_think:  # closing
+                    self._strip_nl = True
                 self._in_think = not self._in_think
                 continue
             keep = _partial_tag_suffix(self._buf, tag if self._in_think or self._seen_content else None)

