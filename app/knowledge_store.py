@@ -178,6 +178,32 @@ class KnowledgeStore:
             out.append([(i, 1.0 - float(d), m, t) for i, d, m, t in zip(ids, dists, metas, docs, strict=True)])
         return out
 
+    def sources(self) -> dict[str, dict]:
+        """source -> {"entries": n, "records": n, "kind": faq|doc}, from the primary collection."""
+        out: dict[str, dict] = {}
+        keys: dict[str, set[str]] = {}
+        for meta in self.get_index(0).values():
+            src = meta.get("source", "")
+            row = out.setdefault(src, {"entries": 0, "records": 0, "kind": meta.get("kind", "")})
+            row["records"] += 1
+            keys.setdefault(src, set()).add(meta.get("entry_key", ""))
+        for src, ks in keys.items():
+            out[src]["entries"] = len(ks)
+        return out
+
+    def delete_source(self, source: str) -> int:
+        """Delete every record of one source in every collection; returns the entries removed."""
+        removed = 0
+        for i in range(len(self.embedders)):
+            index = self.get_index(i)
+            ids = [rid for rid, m in index.items() if m.get("source") == source]
+            if i == 0:
+                removed = len({index[r].get("entry_key") for r in ids})
+            self.delete(i, ids)
+        if removed:
+            self.bump_version()
+        return removed
+
     # --- writes ---------------------------------------------------------------------------------
     def upsert(self, index: int, records: Sequence[Record], vectors: np.ndarray) -> None:
         col = self.collection(index, create=True)

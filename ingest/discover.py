@@ -24,8 +24,8 @@ class Found:
     source: str  # relative to the root given; the file name when a single file is given
 
 
-def discover(root: Path) -> tuple[list[Found], list[tuple[str, str]]]:
-    """(files to load, [(path, reason)] skipped)."""
+def discover(root: Path, prefix: str = "") -> tuple[list[Found], list[tuple[str, str]]]:
+    """(files to load, [(path, reason)] skipped). `prefix` namespaces sources (admin uploads)."""
     if not root.exists():
         raise IngestError(f"{root}: no such file or folder")
     if root.is_file():
@@ -33,7 +33,7 @@ def discover(root: Path) -> tuple[list[Found], list[tuple[str, str]]]:
             raise IngestError(
                 f"{root}: unsupported file type {root.suffix or '(none)'}; supported: {', '.join(sorted(SUPPORTED))}"
             )
-        return [Found(root, root.name)], []
+        return [Found(root, prefix + root.name)], []
     found: list[Found] = []
     skipped: list[tuple[str, str]] = []
     for p in sorted(root.rglob("*")):
@@ -45,5 +45,5 @@ def discover(root: Path) -> tuple[list[Found], list[tuple[str, str]]]:
         elif p.suffix.lower() not in SUPPORTED:
             skipped.append((rel.as_posix(), f"unsupported type {p.suffix or '(none)'}"))
         else:
-            found.append(Found(p, rel.as_posix()))
+            found.append(Found(p, prefix + rel.as_posix()))
     return found, skipped

@@ -87,13 +87,14 @@ def run_ingest(
     prune: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    source_prefix: str = "",
 ) -> IngestReport:
     t0 = time.perf_counter()
     progress = progress or Progress()
     report = IngestReport(dry_run=dry_run)
     found: list[Found] = []
     for root in roots:
-        files, skipped = discover(root)
+        files, skipped = discover(root, source_prefix)
         found += files
         report.skipped += skipped
     entries, loaded = load_all(found, settings, progress, report)

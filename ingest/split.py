@@ -30,6 +30,13 @@ def norm_ws(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _looks_like_heading(text: str) -> bool:
+    """unstructured's Title guess relies on an English POS tagger, so in Chinese PDFs whole sentences
+    come back as titles. A heading is short and does not end like a sentence."""
+    t = norm_ws(text)
+    return 0 < len(t) <= 80 and not t.endswith(("。", "！", "？", "；", ".", "!", "?", ";", "，", ","))
+
+
 def split_sections(elements: list[Element], default_title: str) -> tuple[str, list[Section]]:
     """Group elements under their nearest heading. Returns (document title, sections with body).
 
@@ -51,7 +58,7 @@ def split_sections(elements: list[Element], default_title: str) -> tuple[str, li
             continue
         if el.category == "Header" and header_counts[norm_ws(el.text)] > 1:
             continue
-        if el.category in HEADING_CATEGORIES | {"Header"} and len(el.text) <= 120:
+        if el.category in HEADING_CATEGORIES | {"Header"} and _looks_like_heading(el.text):
             heading = norm_ws(el.text)
             if not title:
                 title = heading

@@ -22,7 +22,7 @@ from app.errors import LLMUnavailable
 from app.llm.breaker import CircuitBreaker
 from app.llm.chat_model import ReasoningChatOpenAI
 from app.llm.classify import RequestClass, classify
-from app.llm.health import HealthMonitor
+from app.llm.health import HealthMonitor, check
 from app.llm.policy import BackendView, ewma, plan
 from app.llm.text import ThinkSplitter
 from app.llm.types import CallType, LLMChunk, LLMResult
@@ -39,6 +39,12 @@ _BACKEND_DOWN = (
     ConnectionError,
     TimeoutError,
 )
+try:  # openai>=3 talks through httpx2; its transport errors can surface mid-stream
+    import httpx2
+
+    _BACKEND_DOWN = (*_BACKEND_DOWN, httpx2.TransportError)
+except ImportError:  # pragma: no cover
+    pass
 
 
 @dataclass
@@ -82,11 +88,7 @@ class LLMRouter:
 
     async def check_health(self) -> None:
         """Check every backend now (the monitor does this in the background)."""
-        import httpx as _httpx
-
-        from app.llm.health import check
-
-        async with _httpx.AsyncClient() as client:
+        async with httpx.AsyncClient() as client:
             for name, b in self._backends.items():
                 self._on_health(name, await check(client, b.cfg.base_url))
 
@@ -159,6 +161,7 @@ class LLMRouter:
             if not b.breaker.allow(time.monotonic()):
                 continue
             started = False
+            ttft = 0.0
             t0 = time.monotonic()
             splitter = ThinkSplitter()
             try:
@@ -178,7 +181,8 @@ class LLMRouter:
                         continue
                     if not started and (content or reasoning):
                         started = True
-                        b.ttft_ewma[rc.complexity] = ewma(b.ttft_ewma.get(rc.complexity), time.monotonic() - t0)
+                        ttft = time.monotonic() - t0
+                        b.ttft_ewma[rc.complexity] = ewma(b.ttft_ewma.get(rc.complexity), ttft)
                     yield LLMChunk(content=content, reasoning=reasoning, backend=name, usage=usage)
                 content, reasoning = splitter.flush()
                 if content or reasoning:
@@ -197,7 +201,7 @@ class LLMRouter:
             self.served[name] += 1
             log.info(
                 "llm request served by %s (class=%s call=%s ttft=%.3fs total=%.3fs)",
-                name, rc.complexity, call_type, b.ttft_ewma.get(rc.complexity, 0.0), time.monotonic() - t0,
+                name, rc.complexity, call_type, ttft, time.monotonic() - t0,
             )
             return
         detail = "; ".join(errors) if errors else self._none_available_msg()

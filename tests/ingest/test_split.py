@@ -60,3 +60,17 @@ def test_running_pdf_headers_are_dropped_but_unique_page_top_headings_kept():
     ]  # fmt: skip
     _, sections = split_sections(els, default_title="x")
     assert [s.heading for s in sections] == ["Retention", "Archiving"]
+
+
+def test_sentences_misread_as_titles_stay_body_text():
+    els = [
+        Element("Title", "更换周期", 1),
+        Element("Title", "笔记本电脑的标准更换周期为 4 年，显示器为 6 年。", 1),
+        Element("Title", "损坏与遗失赔偿", 2),
+        Element("NarrativeText", "设备被盗可以免除赔偿。", 2),
+    ]
+    _, sections = split_sections(els, default_title="x")
+    assert [(s.heading, s.paragraphs) for s in sections] == [
+        ("更换周期", ["笔记本电脑的标准更换周期为 4 年，显示器为 6 年。"]),
+        ("损坏与遗失赔偿", ["设备被盗可以免除赔偿。"]),
+    ]

@@ -98,7 +98,8 @@ def test_failover_when_the_chosen_engine_dies():
     try:
         backends = [
             LLMBackend(name="A", base_url=a.base_url, model="askdesk-llm", role="cpu"),
-            LLMBackend(name="B", base_url=b.base_url, model="askdesk-llm", role="gpu"),
+            # same role: measured TTFT must not reorder them (the policy may prefer a faster gpu)
+            LLMBackend(name="B", base_url=b.base_url, model="askdesk-llm", role="cpu"),
         ]
         router = _router(backends, llm_health_interval_s=60)  # the breaker, not the monitor, must react
 

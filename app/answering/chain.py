@@ -1,0 +1,193 @@
+"""The LCEL answer chain: (rewrite a follow-up) -> hybrid retrieval -> answer policy -> respond.
+
+`build_answer_chain(...)` returns one Runnable whose `astream` yields typed events (sources, token,
+reasoning, done). The LLM steps run through the router (OpenAI-compatible backends via
+langchain-openai, with failover); faq and no_answer answers never touch the LLM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda, RunnablePassthrough
+
+from app.answering import prompts
+from app.answering.citations import clean_citations, order_by_citation, to_sources
+from app.answering.lang import to_script
+from app.answering.policy import Decision, Thresholds, decide
+from app.errors import LLMUnavailable
+from app.llm.text import split_think
+from app.retrieval import Retriever, SearchResult
+from app.settings import Settings
+
+
+@dataclass
+class Event:
+    kind: str  # sources | token | reasoning | done | error
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Turn:
+    """What the chain needs for one question."""
+
+    message: str
+    lang: str
+    history: list[tuple[str, str]]
+    enable_thinking: bool = False
+    return_reasoning: bool = False
+    started: float = field(default_factory=time.perf_counter)
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
+
+
+class AnswerChain:
+    """Holds the parts (built once at startup) and composes them with LCEL."""
+
+    def __init__(self, retriever: Retriever, router, settings: Settings) -> None:
+        self.retriever = retriever
+        self.router = router
+        self.s = settings
+        self.thresholds = Thresholds(
+            faq_direct=settings.faq_direct_threshold,
+            context_min=settings.rag_context_min_confidence,
+            context_k=settings.rag_context_k,
+        )
+        self.runnable: Runnable = (
+            RunnablePassthrough.assign(standalone=RunnableLambda(self._rewrite))
+            | RunnablePassthrough.assign(retrieval=RunnableLambda(self._retrieve))
+            | RunnablePassthrough.assign(decision=RunnableLambda(self._decide))
+            | RunnableGenerator(self._respond)
+        )
+
+    # --- steps ------------------------------------------------------------------------------------
+    async def _rewrite(self, x: dict) -> str:
+        turn: Turn = x["turn"]
+        if not turn.history:  # a first question goes straight to retrieval
+            return turn.message
+        msgs = prompts.rewrite_messages(turn.history, turn.message, turn.lang)
+        try:
+            res = await self.router.ainvoke(
+                msgs, question=turn.message, call_type="rewrite", enable_thinking=False,
+                temperature=0.0, max_tokens=self.s.rewrite_max_tokens,
+            )  # fmt: skip
+            text = split_think(res.content)[0].strip().strip('"“”')
+        except LLMUnavailable:
+            text = ""
+        # a rewrite that is empty or rambles is worse than the plain concatenation
+        if not text or len(text) > 4 * len(turn.message) + 200:
+            text = f"{turn.history[-1][0]} {turn.message}"
+        return text
+
+    async def _retrieve(self, x: dict) -> SearchResult:
+        return await asyncio.to_thread(self.retriever.search, x["standalone"], max(self.s.top_k, self.s.rag_context_k))
+
+    def _decide(self, x: dict) -> Decision:
+        return decide(x["retrieval"], self.thresholds)
+
+    async def _respond(self, inputs: AsyncIterator[dict]) -> AsyncIterator[Event]:
+        async for x in inputs:
+            async for ev in self._respond_one(x):
+                yield ev
+
+    async def _respond_one(self, x: dict) -> AsyncIterator[Event]:
+        turn: Turn = x["turn"]
+        d: Decision = x["decision"]
+        result: SearchResult = x["retrieval"]
+        t_retrieved = _ms(turn.started)
+        sources = to_sources(d.hits)
+        done = {
+            "mode": d.mode, "confidence": round(d.confidence, 4), "lang": turn.lang,
+            "rewritten_query": x["standalone"] if turn.history else None,
+            "backend": None, "reasoning": None, "handoff_reason": None,
+        }  # fmt: skip
+        yield Event("sources", {"mode": d.mode, "confidence": done["confidence"],
+                                "sources": [s.model_dump() for s in sources]})  # fmt: skip
+        if d.mode == "faq":
+            text = to_script(d.hits[0].answer, turn.lang)
+            yield Event("token", {"text": text})
+            yield Event("done", {**done, "answer": text, "sources": sources,
+                                 "latency_ms": {"retrieval": t_retrieved, "ttft": _ms(turn.started), "total": _ms(turn.started)}})  # fmt: skip
+            return
+        if d.mode == "no_answer":
+            text = self.no_answer_text(turn.lang)
+            yield Event("token", {"text": text})
+            yield Event("done", {**done, "answer": text, "sources": sources, "handoff_reason": "no_answer",
+                                 "latency_ms": {"retrieval": t_retrieved, "ttft": _ms(turn.started), "total": _ms(turn.started)}})  # fmt: skip
+            return
+        # rag
+        messages = self.rag_messages(x["standalone"], d.hits, turn.lang)
+        parts: list[str] = []
+        reasoning: list[str] = []
+        ttft = None
+        backend = None
+        usage = None
+        async for chunk in self.router.astream(
+            messages, question=x["standalone"], call_type="answer", enable_thinking=turn.enable_thinking,
+            temperature=self.s.rag_temperature, max_tokens=self.s.rag_max_tokens,
+        ):  # fmt: skip
+            backend = chunk.backend or backend
+            usage = chunk.usage or usage
+            if chunk.reasoning:
+                reasoning.append(chunk.reasoning)
+                if turn.return_reasoning:
+                    yield Event("reasoning", {"text": chunk.reasoning})
+            if chunk.content:
+                if ttft is None:
+                    ttft = _ms(turn.started)
+                parts.append(chunk.content)
+                yield Event("token", {"text": chunk.content})
+        answer = clean_citations("".join(parts), len(sources))
+        done["backend"] = backend
+        done["usage"] = usage
+        if turn.return_reasoning:
+            done["reasoning"] = "".join(reasoning) or None
+        if prompts.says_idk(answer):
+            done["mode"] = "no_answer"
+            done["handoff_reason"] = "no_answer"
+        yield Event("done", {**done, "answer": answer, "sources": order_by_citation(sources, answer),
+                             "latency_ms": {"retrieval": t_retrieved, "ttft": ttft or _ms(turn.started), "total": _ms(turn.started)}})  # fmt: skip
+
+    def rag_messages(self, question: str, hits: list, lang: str) -> list:
+        """The exact messages the LLM gets for a rag answer (also served to the overhead benchmark)."""
+        passages = [
+            prompts.Passage(
+                n=i,
+                title=f"{h.title} > {h.section}" if h.kind == "doc" and h.section != h.title else (h.title or h.question),
+                text=f"{h.question}\n{h.answer}" if h.kind == "faq" else h.answer,
+            )
+            for i, h in enumerate(hits, start=1)
+        ]
+        inputs = prompts.rag_inputs(question=question, passages=passages, lang=lang, company=self.s.company_name)
+        return prompts.rag_prompt(lang).format_messages(**inputs)
+
+    async def final_prompt(self, message: str) -> tuple[list, Decision, str]:
+        """Retrieval + policy for a first-turn question, and the rag messages it would send."""
+        from app.answering.lang import detect_lang
+
+        lang = detect_lang(message)
+        result = await self._retrieve({"standalone": message})
+        d = decide(result, self.thresholds)
+        hits = d.hits if d.mode == "rag" else result.hits[: self.thresholds.context_k]
+        return self.rag_messages(message, hits, lang), d, lang
+
+    # --- fixed texts in the user's script -------------------------------------------------------
+    def contact(self, lang: str) -> str:
+        return to_script(self.s.handoff_contact_zh, lang) if lang.startswith("zh") else self.s.handoff_contact
+
+    def no_answer_text(self, lang: str) -> str:
+        tpl = to_script(self.s.no_answer_text_zh, lang) if lang.startswith("zh") else self.s.no_answer_text
+        return tpl.format(contact=self.contact(lang))
+
+    def llm_down_text(self, lang: str) -> str:
+        tpl = to_script(self.s.llm_down_text_zh, lang) if lang.startswith("zh") else self.s.llm_down_text
+        return tpl.format(contact=self.contact(lang))
+
+    def astream(self, turn: Turn) -> AsyncIterator[Event]:
+        return self.runnable.astream({"turn": turn})

@@ -1,0 +1,40 @@
+"""Which answer mode a retrieval result earns (pure).
+
+faq: the top hit is a curated FAQ entry and retrieval is confident -> return it as is (no LLM).
+no_answer: retrieval predicts the knowledge base has no answer -> the handoff reply.
+rag: everything in between -> a grounded LLM answer over the best passages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from app.retrieval import Hit, SearchResult
+
+Mode = Literal["faq", "rag", "no_answer"]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    faq_direct: float  # confidence at or above which a top FAQ hit is returned verbatim
+    context_min: float  # hits below this confidence are not shown to the LLM
+    context_k: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    mode: Mode
+    hits: list[Hit]  # faq: [the entry]; rag: the context passages in order; no_answer: best guesses
+    confidence: float
+
+
+def decide(result: SearchResult, t: Thresholds) -> Decision:
+    hits = result.hits
+    if not hits or not result.predicted_answerable:
+        return Decision("no_answer", hits[:3], result.confidence if hits else 0.0)
+    top = hits[0]
+    if top.kind == "faq" and top.confidence >= t.faq_direct:
+        return Decision("faq", [top], top.confidence)
+    context = [top] + [h for h in hits[1:] if h.confidence >= t.context_min]
+    return Decision("rag", context[: t.context_k], top.confidence)

@@ -1,0 +1,145 @@
+"""One question in, typed events out: session memory, the answer chain, handoff, and the exchange
+log. Routes only translate these events to SSE / OpenAI chunks / JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+
+from app.answering.chain import AnswerChain, Event, Turn
+from app.answering.lang import detect_lang
+from app.api.schemas import ChatResponse, Handoff, Source
+from app.conversations.store import ConversationStore, new_id
+from app.errors import AskDeskError, LLMUnavailable
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ask:
+    message: str
+    session_id: str | None = None
+    user: str | None = None  # verified identity (signed token), never a plain client claim
+    history: list[tuple[str, str]] | None = None  # given by the caller (OpenAI surface): not from the DB
+    enable_thinking: bool = False
+    return_reasoning: bool = False
+    surface: str = "chat"
+
+
+class AnswerService:
+    def __init__(self, chain: AnswerChain, conversations: ConversationStore, settings: Settings) -> None:
+        self.chain = chain
+        self.conv = conversations
+        self.s = settings
+        self._http = httpx.AsyncClient(timeout=settings.handoff_webhook_timeout_s)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def stream(self, ask: Ask) -> AsyncIterator[Event]:
+        """Events for one question; the last is `done` (a full ChatResponse) or `error`.
+
+        Exceptions never escape once the first event is out: they become an `error` event. The
+        exchange is logged whatever happens (also when the client goes away mid-stream)."""
+        sid = await asyncio.to_thread(self.conv.ensure_session, ask.session_id, ask.user)
+        mid = new_id()
+        lang = detect_lang(ask.message)
+        history = ask.history
+        if history is None:
+            history = [(t.question, t.answer) for t in await asyncio.to_thread(self.conv.history, sid, self.s.history_turns)]
+        turn = Turn(ask.message, lang, history[-self.s.history_turns :], ask.enable_thinking, ask.return_reasoning)
+        record: dict = {"id": mid, "session_id": sid, "question": ask.message, "lang": lang,
+                        "surface": ask.surface, "user": ask.user, "error": "client disconnected"}  # fmt: skip
+        sources: list[Source] = []
+        mode = "rag"
+        try:
+            async for ev in self.chain.astream(turn):
+                if ev.kind == "sources":
+                    mode = ev.data["mode"]
+                    sources = [Source(**s) for s in ev.data["sources"]]
+                    ev.data.update(session_id=sid, message_id=mid)
+                    record.update(mode=mode, confidence=ev.data["confidence"])
+                elif ev.kind == "done":
+                    resp = await self._finish(ev.data, sid, mid, ask)
+                    record.update(
+                        answer=resp.answer, mode=resp.mode, sources=[s.model_dump() for s in resp.sources],
+                        backend=resp.backend, rewritten=resp.rewritten_query, error=None,
+                        ttft_ms=resp.latency_ms.get("ttft"), total_ms=resp.latency_ms.get("total", 0.0),
+                    )  # fmt: skip
+                    yield Event("done", resp.model_dump())
+                    return
+                yield ev
+        except LLMUnavailable as e:
+            text = self.chain.llm_down_text(lang)
+            handoff = Handoff(reason="llm_unavailable", text=text, contact=self.chain.contact(lang))
+            record.update(answer=text, error=f"llm_unavailable: {e}", mode=mode)
+            yield Event("error", {"code": "llm_unavailable", "message": text, "detail": str(e),
+                                  "handoff": handoff.model_dump(), "session_id": sid, "message_id": mid,
+                                  "sources": [s.model_dump() for s in sources]})  # fmt: skip
+        except AskDeskError as e:
+            record.update(error=f"{type(e).__name__}: {e}")
+            yield Event("error", {"code": type(e).__name__, "message": str(e), "session_id": sid, "message_id": mid})
+        except Exception as e:  # a bug must still end the stream with an error event, and be logged
+            log.exception("answering failed")
+            record.update(error=f"internal: {type(e).__name__}: {e}")
+            yield Event("error", {"code": "internal_error", "message": "internal error", "session_id": sid,
+                                  "message_id": mid})  # fmt: skip
+        finally:
+            record.setdefault("total_ms", round((time.perf_counter() - turn.started) * 1000, 1))
+            await asyncio.shield(asyncio.to_thread(self.conv.log_exchange, **record))
+
+    async def answer(self, ask: Ask) -> ChatResponse:
+        """Collected version of `stream` (non-streaming APIs). Raises on an error event."""
+        async for ev in self.stream(ask):
+            if ev.kind == "done":
+                return ChatResponse(**ev.data)
+            if ev.kind == "error":
+                if ev.data["code"] == "llm_unavailable":
+                    raise LLMUnavailable(ev.data["message"])
+                raise AskDeskError(ev.data["message"])
+        raise AskDeskError("the answer stream ended without an answer")
+
+    async def _finish(self, data: dict, sid: str, mid: str, ask: Ask) -> ChatResponse:
+        handoff = None
+        if data.get("handoff_reason"):
+            handoff = Handoff(
+                reason=data["handoff_reason"], text=data["answer"], contact=self.chain.contact(data["lang"]),
+                ticket_url=None,
+            )  # fmt: skip
+        return ChatResponse(
+            session_id=sid, message_id=mid, answer=data["answer"], mode=data["mode"],
+            confidence=data["confidence"], lang=data["lang"], sources=data["sources"], handoff=handoff,
+            reasoning=data.get("reasoning"), backend=data.get("backend"),
+            rewritten_query=data.get("rewritten_query"), latency_ms=data["latency_ms"],
+        )  # fmt: skip
+
+    async def handoff(self, *, session_id: str, user: str | None, message_id: str | None, reason: str) -> Handoff:
+        """Open a ticket carrying the transcript, the user and the sources; call the webhook if set."""
+        sources: list = []
+        lang = "en"
+        if message_id:
+            ex = await asyncio.to_thread(self.conv.get_exchange, message_id)
+            if ex is not None:
+                sources, lang = ex.sources, ex.lang or "en"
+        ticket = await asyncio.to_thread(
+            self.conv.create_ticket, session_id=session_id, reason=reason, user=user, sources=sources
+        )
+        if self.s.handoff_webhook_url:
+            payload = {"reference": ticket.reference, "session_id": session_id, "reason": reason, "user": user,
+                       "transcript": ticket.transcript, "sources": sources}  # fmt: skip
+            try:
+                r = await self._http.post(self.s.handoff_webhook_url, json=payload)
+                status = f"http {r.status_code}"
+            except httpx.HTTPError as e:  # the user still gets a reference; the ticket is stored
+                status = f"failed: {type(e).__name__}"
+                log.warning("handoff webhook failed for %s: %s", ticket.reference, e)
+            await asyncio.to_thread(self.conv.set_ticket_webhook_status, ticket.reference, status)
+        url = self.s.ticket_url.format(reference=ticket.reference) if self.s.ticket_url else None
+        return Handoff(reason=reason, text=self.chain.no_answer_text(lang), contact=self.chain.contact(lang),
+                       ticket_url=url, reference=ticket.reference)  # fmt: skip

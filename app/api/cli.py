@@ -1,0 +1,40 @@
+"""`askdesk serve`: run the API with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from app.errors import ConfigError
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings).")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Start the AskDesk API (chat, OpenAI-compatible, search, admin, widget)."""
+    import uvicorn
+
+    from app.api.main import create_app
+    from app.settings import get_settings
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if host not in LOOPBACK and not settings.api_keys:
+        raise ConfigError("refusing to listen on a non-local address without API keys: set ASKDESK_API_KEYS")
+    if host not in LOOPBACK and settings.admin_key is None:
+        typer.echo("warning: ASKDESK_ADMIN_KEY is not set: the admin API is disabled", err=True)
+    settings = settings.model_copy(update={"host": host, "port": port})
+    if workers > 1:
+        uvicorn.run("app.api.asgi:app", host=host, port=port, workers=workers, log_level="info")
+    else:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def register(cli: typer.Typer) -> None:
+    cli.command("serve")(serve)

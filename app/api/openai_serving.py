@@ -1,0 +1,121 @@
+"""The OpenAI chat-completions surface over the answer service: request -> Ask, events -> chunks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+
+from app.answering.chain import Event
+from app.answering.service import Ask
+from app.api.errors import APIError, error_body
+from app.api.schemas import OAIChatRequest
+
+log = logging.getLogger(__name__)
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+KNOWN_FIELDS = set(OAIChatRequest.model_fields)
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough token count where no engine counted (faq / no_answer answers): a Han character or a
+    word is about one token."""
+    return len(_HAN.findall(text)) + len(_HAN.sub(" ", text).split())
+
+
+def to_ask(req: OAIChatRequest, model_names: list[str], user: str | None) -> Ask:
+    if req.model not in model_names:
+        raise APIError(404, f"The model `{req.model}` does not exist. Available: {', '.join(model_names)}",
+                       code="model_not_found", param="model")  # fmt: skip
+    extra = set(req.model_extra or {}) - KNOWN_FIELDS
+    if extra:
+        log.info("ignoring unknown chat.completions fields: %s", sorted(extra))
+    msgs = [m for m in req.messages if m.role != "system" and m.role != "developer"]
+    if len(msgs) != len(req.messages):
+        # the answer policy is ours: a caller's system prompt cannot change it
+        log.info("ignoring %d system/developer message(s)", len(req.messages) - len(msgs))
+    if not msgs or msgs[-1].role != "user":
+        raise APIError(400, "the last message must have role 'user'", param="messages")
+    question = msgs[-1].text().strip()
+    if not question:
+        raise APIError(400, "the last user message is empty", param="messages")
+    if len(question) > 4000:
+        raise APIError(400, "the last user message is longer than 4000 characters", param="messages")
+    history: list[tuple[str, str]] = []
+    pending: str | None = None
+    for m in msgs[:-1]:
+        if m.role == "user":
+            pending = m.text()
+        elif m.role == "assistant" and pending is not None:
+            history.append((pending, m.text()))
+            pending = None
+    thinking = req.enable_thinking
+    if thinking is None and req.chat_template_kwargs:
+        thinking = bool(req.chat_template_kwargs.get("enable_thinking", False))
+    return Ask(message=question, history=history, enable_thinking=bool(thinking),
+               return_reasoning=bool(req.return_reasoning), surface="openai", user=user)  # fmt: skip
+
+
+def _extras(done: dict) -> dict:
+    return {
+        "sources": done["sources"],
+        "askdesk": {k: done.get(k) for k in ("mode", "confidence", "lang", "handoff", "session_id",
+                                             "message_id", "backend", "rewritten_query", "latency_ms")},
+    }  # fmt: skip
+
+
+def completion(req: OAIChatRequest, done: dict) -> dict:
+    usage = _usage(done)
+    message: dict = {"role": "assistant", "content": done["answer"]}
+    if done.get("reasoning"):
+        message["reasoning_content"] = done["reasoning"]
+    return {
+        "id": f"chatcmpl-{done['message_id']}", "object": "chat.completion", "created": int(time.time()),
+        "model": req.model, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": usage, **_extras(done),
+    }  # fmt: skip
+
+
+def _usage(done: dict) -> dict:
+    u = done.get("usage") or {}
+    pt = int(u.get("prompt_tokens") or u.get("input_tokens") or 0)
+    ct = int(u.get("completion_tokens") or u.get("output_tokens") or 0) or estimate_tokens(done["answer"])
+    return {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct}
+
+
+async def stream_chunks(req: OAIChatRequest, events: AsyncIterator[Event], on_done) -> AsyncIterator[str]:
+    """SSE lines for `stream=true`; an error after the start is a chunk with `error`, then [DONE]."""
+    cid, created = "chatcmpl-pending", int(time.time())
+
+    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": req.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}  # fmt: skip
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    include_usage = bool((req.stream_options or {}).get("include_usage"))
+    started = False
+    async for ev in events:
+        if ev.kind == "sources":
+            cid = f"chatcmpl-{ev.data['message_id']}"
+            yield chunk({"role": "assistant", "content": ""})
+            started = True
+        elif ev.kind == "token":
+            yield chunk({"content": ev.data["text"]})
+        elif ev.kind == "reasoning":
+            yield chunk({"reasoning_content": ev.data["text"]})
+        elif ev.kind == "done":
+            on_done(ev.data)
+            yield chunk({}, "stop", **_extras(ev.data))
+            if include_usage:
+                body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": req.model,
+                        "choices": [], "usage": _usage(ev.data)}  # fmt: skip
+                yield f"data: {json.dumps(body)}\n\n"
+        elif ev.kind == "error":
+            if not started:
+                yield chunk({"role": "assistant", "content": ""})
+            body = error_body(ev.data["message"], ev.data["code"], ev.data["code"])
+            body["handoff"] = ev.data.get("handoff")
+            yield f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+    yield "data: [DONE]\n\n"

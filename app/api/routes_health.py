@@ -1,0 +1,43 @@
+"""/health (the article's contract), /ready (Chroma and the LLM backends), /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from app.api.deps import get_state
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def health() -> dict:
+    return {"status": "healthy"}
+
+
+@router.get("/ready")
+async def ready(request: Request):
+    st = get_state(request)
+    try:
+        version, count = await asyncio.to_thread(st.store.version)
+        chroma = {"ok": count > 0, "records": count, "version": version, "collection": st.settings.collection}
+    except Exception as e:  # report, don't raise: readiness is a status page
+        chroma = {"ok": False, "error": str(e)}
+    try:
+        await asyncio.to_thread(st.conversations.ping)
+        db = {"ok": True}
+    except Exception as e:
+        db = {"ok": False, "error": str(e)}
+    llm = st.router.status()
+    ok = chroma["ok"] and db["ok"] and any(b.get("healthy") for b in llm)
+    body = {"status": "ready" if ok else "degraded", "chroma": chroma, "database": db, "llm": llm}
+    # degraded still answers faq / no_answer questions, so it is not a 503 for load balancers that only
+    # need the process up; LLM-less replicas show as degraded here
+    return JSONResponse(body, status_code=200 if chroma["ok"] and db["ok"] else 503)
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    return Response(get_state(request).metrics.render(), media_type="text/plain; version=0.0.4")

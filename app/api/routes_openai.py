@@ -1,0 +1,37 @@
+"""OpenAI-compatible surface: /v1/models and /v1/chat/completions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from app.api import openai_serving
+from app.api.deps import CallerDep, get_state
+from app.api.errors import error_body
+from app.api.routes_chat import SSE_HEADERS
+from app.api.schemas import ModelCard, ModelList, OAIChatRequest
+from app.errors import LLMUnavailable
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+@router.get("/models", response_model=ModelList)
+async def models(request: Request, _: CallerDep) -> ModelList:
+    return ModelList(data=[ModelCard(id=n) for n in get_state(request).settings.model_names])
+
+
+@router.post("/chat/completions")
+async def chat_completions(req: OAIChatRequest, request: Request, _: CallerDep):
+    st = get_state(request)
+    ask = openai_serving.to_ask(req, st.settings.model_names, user=req.user)
+    if req.stream:
+        chunks = openai_serving.stream_chunks(req, st.answers.stream(ask), lambda d: st.metrics.observe("openai", d))
+        return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
+    try:
+        resp = await st.answers.answer(ask)
+    except LLMUnavailable as e:
+        st.metrics.error("openai", "llm_unavailable")
+        return JSONResponse(error_body(str(e), "llm_unavailable", "llm_unavailable"), status_code=503)
+    done = resp.model_dump()
+    st.metrics.observe("openai", done)
+    return openai_serving.completion(req, done)

@@ -1,0 +1,168 @@
+"""Sessions, the exchange log, feedback and tickets, behind SQLAlchemy (sync engine: each call is
+short; FastAPI runs sync work in its threadpool)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.conversations.models import Base, ChatSession, Exchange, Feedback, Ticket
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: str
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class ConversationStore:
+    def __init__(self, url: str) -> None:
+        kwargs = {"connect_args": {"check_same_thread": False}} if url.startswith("sqlite") else {}
+        if url.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        if url.startswith("sqlite"):
+            from sqlalchemy import event
+
+            @event.listens_for(self.engine, "connect")
+            def _wal(conn, _):  # readers don't block the writer; safer under concurrent requests
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA busy_timeout=5000")
+
+        Base.metadata.create_all(self.engine)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def ping(self) -> None:
+        with self._session() as s:
+            s.execute(select(1))
+
+    # --- sessions and memory --------------------------------------------------------------------
+    def ensure_session(self, session_id: str | None, user: str | None = None) -> str:
+        sid = session_id or new_id()
+        with self._session.begin() as s:
+            row = s.get(ChatSession, sid)
+            if row is None:
+                s.add(ChatSession(id=sid, user=user))
+            elif user and not row.user:
+                row.user = user
+        return sid
+
+    def history(self, session_id: str, turns: int) -> list[Turn]:
+        """The last `turns` answered exchanges of a session, oldest first (a bounded window)."""
+        with self._session() as s:
+            rows = s.scalars(
+                select(Exchange)
+                .where(Exchange.session_id == session_id, Exchange.error.is_(None))
+                .order_by(Exchange.created_at.desc())
+                .limit(turns)
+            ).all()
+        return [Turn(r.question, r.answer) for r in reversed(rows)]
+
+    def log_exchange(self, **fields) -> str:
+        eid = fields.pop("id", None) or new_id()
+        with self._session.begin() as s:
+            s.add(Exchange(id=eid, **fields))
+        return eid
+
+    def get_exchange(self, exchange_id: str) -> Exchange | None:
+        with self._session() as s:
+            return s.get(Exchange, exchange_id)
+
+    # --- feedback and tickets -------------------------------------------------------------------
+    def add_feedback(self, exchange_id: str, rating: str, comment: str | None) -> bool:
+        with self._session.begin() as s:
+            if s.get(Exchange, exchange_id) is None:
+                return False
+            s.add(Feedback(exchange_id=exchange_id, rating=rating, comment=comment))
+        return True
+
+    def feedback_for(self, exchange_id: str) -> list[Feedback]:
+        with self._session() as s:
+            return list(s.scalars(select(Feedback).where(Feedback.exchange_id == exchange_id)))
+
+    def transcript(self, session_id: str) -> list[dict]:
+        with self._session() as s:
+            rows = s.scalars(
+                select(Exchange).where(Exchange.session_id == session_id).order_by(Exchange.created_at)
+            ).all()
+        out = []
+        for r in rows:
+            out.append({"role": "user", "content": r.question, "at": r.created_at.isoformat()})
+            out.append({"role": "assistant", "content": r.answer, "mode": r.mode})
+        return out
+
+    def create_ticket(self, *, session_id: str, reason: str, user: str | None, sources: list) -> Ticket:
+        ref = "AD-" + secrets.token_hex(4).upper()
+        transcript = self.transcript(session_id)
+        with self._session.begin() as s:
+            if s.get(ChatSession, session_id) is None:
+                s.add(ChatSession(id=session_id, user=user))
+            t = Ticket(reference=ref, session_id=session_id, reason=reason, user=user,
+                       transcript=transcript, sources=sources)  # fmt: skip
+            s.add(t)
+        return t
+
+    def set_ticket_webhook_status(self, reference: str, status: str) -> None:
+        with self._session.begin() as s:
+            t = s.get(Ticket, reference)
+            if t is not None:
+                t.webhook_status = status
+
+    def get_ticket(self, reference: str) -> Ticket | None:
+        with self._session() as s:
+            return s.get(Ticket, reference)
+
+    # --- analytics ------------------------------------------------------------------------------
+    def stats(self, limit: int = 20) -> dict:
+        with self._session() as s:
+            rows = s.execute(select(Exchange.question, Exchange.mode, Exchange.total_ms, Exchange.error)).all()
+            fb = dict(s.execute(select(Feedback.rating, func.count()).group_by(Feedback.rating)).all())
+            recent_down = s.execute(
+                select(Exchange.question, Exchange.answer, Feedback.comment)
+                .join(Feedback, Feedback.exchange_id == Exchange.id)
+                .where(Feedback.rating == "down")
+                .order_by(Feedback.created_at.desc())
+                .limit(limit)
+            ).all()
+        norm = Counter(" ".join(r.question.lower().split()) for r in rows)
+        unanswered = Counter(" ".join(r.question.lower().split()) for r in rows if r.mode == "no_answer")
+        lat = sorted(r.total_ms for r in rows if r.error is None)
+        modes = Counter(r.mode for r in rows)
+
+        def pct(p: float) -> float | None:
+            return round(lat[min(len(lat) - 1, int(p * len(lat)))], 1) if lat else None
+
+        return {
+            "exchanges": len(rows),
+            "errors": sum(1 for r in rows if r.error),
+            "by_mode": dict(modes),
+            "top_questions": [{"question": q, "count": c} for q, c in norm.most_common(limit)],
+            "unanswered_questions": [{"question": q, "count": c} for q, c in unanswered.most_common(limit)],
+            "feedback": {"up": fb.get("up", 0), "down": fb.get("down", 0),
+                         "recent_down": [{"question": q, "answer": a, "comment": c} for q, a, c in recent_down]},
+            "latency_ms": {"p50": pct(0.5), "p95": pct(0.95)},
+        }  # fmt: skip
+
+    def export_log(self, limit: int = 10000) -> list[dict]:
+        with self._session() as s:
+            rows = s.scalars(select(Exchange).order_by(Exchange.created_at.desc()).limit(limit)).all()
+        return [
+            {"id": r.id, "session_id": r.session_id, "at": r.created_at.isoformat(), "query": r.question,
+             "answer": r.answer, "mode": r.mode, "lang": r.lang, "confidence": r.confidence,
+             "backend": r.backend, "total_ms": r.total_ms, "error": r.error}
+            for r in rows
+        ]  # fmt: skip
+
+    def dispose(self) -> None:
+        self.engine.dispose()
