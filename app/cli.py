@@ -14,6 +14,8 @@ cli = typer.Typer(help="AskDesk: FAQ support bot.", no_args_is_help=True, add_co
 
 def _register() -> None:
     # Imported here so `askdesk --help` stays fast and no module loads models at import time.
+    from app.api.cli import register as register_api
+    from app.demo import register as register_demo
     from app.search_cli import register as register_search
     from evals.cli import app as eval_app
     from ingest.cli import register as register_ingest
@@ -21,13 +23,10 @@ def _register() -> None:
 
     register_ingest(cli)
     register_search(cli)
+    register_api(cli)
+    register_demo(cli)
     cli.add_typer(llm_app, name="llm", help="Start and manage LLM engines.")
     cli.add_typer(eval_app, name="eval", help="Evaluate a running AskDesk.")
-    try:
-        from app.api.cli import register as register_api
-    except ImportError:  # the API package is optional until it exists
-        return
-    register_api(cli)
 
 
 def main() -> None:

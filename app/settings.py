@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     hf_offline: bool = True  # fail fast instead of waiting on an unreachable hub
 
     # --- ingest ----------------------------------------------------------------------------------
+    knowledge_dir: Path = Path("knowledge")  # what `askdesk demo` ingests
     chunk_size: int = 700  # characters
     chunk_overlap: int = 100
     # column names accepted for Q&A tables (first match wins, case-insensitive)

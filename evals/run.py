@@ -27,9 +27,16 @@ class RunOptions:
 
 def base_record(case: Case) -> dict:
     return {
-        "id": case.id, "query": case.query, "lang": case.lang, "category": case.category,
-        "answerable": case.answerable, "gold": case.gold, "expected_answer": case.expected_answer,
-        "key_facts": case.key_facts, "conversation": case.conversation, "turn": case.turn,
+        "id": case.id,
+        "query": case.query,
+        "lang": case.lang,
+        "category": case.category,
+        "answerable": case.answerable,
+        "gold": case.gold,
+        "expected_answer": case.expected_answer,
+        "key_facts": case.key_facts,
+        "conversation": case.conversation,
+        "turn": case.turn,
         "query_class": query_class(case.query),
     }
 
@@ -41,15 +48,24 @@ def chat_record(res: ChatResult) -> dict:
     toks = res.output_tokens
     mode = done.get("mode") or (res.sources_event or {}).get("mode")
     return {
-        "ok": res.ok, "status": res.status, "mode": mode, "backend": done.get("backend"),
-        "answer": done.get("answer") or res.text, "sources": done.get("sources") or [],
-        "confidence": done.get("confidence"), "lang": done.get("lang"),
+        "ok": res.ok,
+        "status": res.status,
+        "mode": mode,
+        "backend": done.get("backend"),
+        "answer": done.get("answer") or res.text,
+        "sources": done.get("sources") or [],
+        "confidence": done.get("confidence"),
+        "lang": done.get("lang"),
         "session_id": done.get("session_id") or (res.sources_event or {}).get("session_id"),
-        "rewritten_query": done.get("rewritten_query"), "server_latency_ms": done.get("latency_ms") or {},
-        "ttft_ms": ttft_ms, "total_ms": total_ms, "output_tokens": toks if mode == "rag" else None,
+        "rewritten_query": done.get("rewritten_query"),
+        "server_latency_ms": done.get("latency_ms") or {},
+        "ttft_ms": ttft_ms,
+        "total_ms": total_ms,
+        "output_tokens": toks if mode == "rag" else None,
         # article §3: TPS = output tokens / total time; only meaningful for generated (rag) answers
         "tps": toks / res.total_s if (mode == "rag" and toks and res.total_s) else None,
-        "error": res.error, "error_kind": res.error_kind,
+        "error": res.error,
+        "error_kind": res.error_kind,
     }
 
 
@@ -57,7 +73,7 @@ async def _search(client: Client, rec: dict, k: int) -> None:
     t0 = time.perf_counter()
     try:
         s = await client.search(rec["query"], k=k)
-    except Exception as e:  # one failed search is a recorded error, not a failed run
+    except Exception as e:  # noqa: BLE001 - one failed search is a recorded error, not a failed run
         rec["search_error"] = str(e)
         return
     rec["search"] = {
@@ -115,9 +131,14 @@ async def run_cases(
         with ResourceSampler() as sampler:
             await asyncio.gather(*(one(c) for c in cases), *(conv(c) for c in conversations))
         meta = {
-            "url": opts.url, "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t0)),
-            "duration_s": time.time() - t0, "concurrency": opts.concurrency, "k": opts.k,
-            "served_models": models, "ready": ready, "engine_models": engine_models(ready),
+            "url": opts.url,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t0)),
+            "duration_s": time.time() - t0,
+            "concurrency": opts.concurrency,
+            "k": opts.k,
+            "served_models": models,
+            "ready": ready,
+            "engine_models": engine_models(ready),
             "engine_probe": probe,
             "resources": sampler.summary(),
         }
@@ -132,7 +153,8 @@ def engine_models(ready: dict | None) -> list[dict]:
         return []
     return [
         {k: b.get(k) for k in ("name", "role", "model", "healthy")}
-        for b in ready.get("llm") or [] if isinstance(b, dict)
+        for b in ready.get("llm") or []
+        if isinstance(b, dict)
     ]
 
 
@@ -147,10 +169,16 @@ async def probe_engines(client: Client, ready: dict | None) -> list[dict]:
         try:
             r = await client.http.get(base.rstrip("/") + "/models", timeout=5.0)
             data = r.json()
-        except Exception:  # an engine we cannot reach is already shown unhealthy by /ready
+        except Exception:  # noqa: BLE001, S112 - an unreachable engine already shows unhealthy in /ready
             continue
         for m in data.get("data") or []:
             meta = m.get("meta") or {}
-            out.append({"backend": b.get("name"), "id": m.get("id"), "n_params": meta.get("n_params"),
-                        "file": next((x.get("model") for x in data.get("models") or [] if x.get("model")), None)})
+            out.append(
+                {
+                    "backend": b.get("name"),
+                    "id": m.get("id"),
+                    "n_params": meta.get("n_params"),
+                    "file": next((x.get("model") for x in data.get("models") or [] if x.get("model")), None),
+                }
+            )
     return out

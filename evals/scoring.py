@@ -107,6 +107,8 @@ def aggregate(records: list[dict]) -> dict:
         "by_lang": {k: _retrieval_block(v) for k, v in M.group_by(singles, "lang").items()},
         "by_category": {k: _retrieval_block(v) for k, v in M.group_by(singles, "category").items()},
     }
+    out["retrieval"]["errors"] = sum(1 for r in records if r.get("search_error"))
+    out["retrieval"]["error_samples"] = sorted({r["search_error"] for r in records if r.get("search_error")})[:5]
     labelled = [r for r in singles if r.get("search") and r.get("answerable") is not None]
     ans_conf = [r["search"]["confidence"] for r in labelled if r["answerable"]]
     un_conf = [r["search"]["confidence"] for r in labelled if not r["answerable"]]
@@ -133,10 +135,14 @@ def aggregate(records: list[dict]) -> dict:
         "correct": _est(_rate([x.get("correct") for x in g if "correct" in x])),
         "answerable_correct": _est(_rate([r["grade"].get("correct") for r in graded if r.get("answerable")])),
         "faq_correct": _est(_rate([x.get("faq_correct") for x in g if "faq_correct" in x])),
-        "rag_containment": _est(M.bootstrap_ci([x["containment"] for x in rag if x.get("containment") is not None])),
+        "rag_containment": _est(
+            M.bootstrap_ci([x["containment"] for x in rag if x.get("containment") is not None])
+        ),
         "rag_correct": _est(_rate([x.get("containment_correct") for x in rag if "containment_correct" in x])),
         "rag_similarity": _est(M.bootstrap_ci([x["similarity"] for x in rag if "similarity" in x])),
-        "rag_similarity_correct": _est(_rate([x.get("similarity_correct") for x in rag if "similarity_correct" in x])),
+        "rag_similarity_correct": _est(
+            _rate([x.get("similarity_correct") for x in rag if "similarity_correct" in x])
+        ),
         "rag_judge_correct": _est(_rate([x.get("judge_correct") for x in rag if "judge_correct" in x])),
         "citation_rate": _est(_rate([x["citation"]["cited"] for x in rag if "citation" in x])),
         "citation_correct": _est(
@@ -145,18 +151,25 @@ def aggregate(records: list[dict]) -> dict:
         "abstention": M.abstention_scores(
             [r["answerable"] for r in lab], [r["grade"]["abstained"] for r in lab]
         ),
-        "by_lang": {k: _est(_rate([r["grade"].get("correct") for r in v])) for k, v in M.group_by(graded, "lang").items()},
+        "by_lang": {
+            k: _est(_rate([r["grade"].get("correct") for r in v]))
+            for k, v in M.group_by(graded, "lang").items()
+        },
         "by_category": {
-            k: _est(_rate([r["grade"].get("correct") for r in v])) for k, v in M.group_by(graded, "category").items()
+            k: _est(_rate([r["grade"].get("correct") for r in v]))
+            for k, v in M.group_by(graded, "category").items()
         },
         "by_turn": {
-            k: _est(_rate([r["grade"].get("correct") for r in v])) for k, v in M.group_by(graded, "turn").items()
+            k: _est(_rate([r["grade"].get("correct") for r in v]))
+            for k, v in M.group_by(graded, "turn").items()
         },
     }
     out["answers"] = answers
 
     # latency
-    flat_chats = [{**r, "mode": r["chat"].get("mode"), "backend": r["chat"].get("backend") or "-"} for r in chats]
+    flat_chats = [
+        {**r, "mode": r["chat"].get("mode"), "backend": r["chat"].get("backend") or "-"} for r in chats
+    ]
     out["latency"] = {
         "overall": _latency_block(records),
         "by_mode": {k: _latency_block(v) for k, v in M.group_by(flat_chats, "mode").items()},
@@ -181,13 +194,23 @@ def flat_metrics(rep: dict) -> dict[str, float]:
     for k in ("precision", "recall", "f1", "auc_confidence"):
         m[f"retrieval.abstention.{k}"] = rep["retrieval"]["abstention"][k]
     a = rep["answers"]
-    for k in ("correct", "answerable_correct", "faq_correct", "rag_containment", "rag_correct",
-              "rag_similarity", "rag_similarity_correct", "rag_judge_correct", "citation_rate",
-              "citation_correct"):
+    for k in (
+        "correct",
+        "answerable_correct",
+        "faq_correct",
+        "rag_containment",
+        "rag_correct",
+        "rag_similarity",
+        "rag_similarity_correct",
+        "rag_judge_correct",
+        "citation_rate",
+        "citation_correct",
+    ):
         m[f"answers.{k}"] = a[k]["value"]
     for k in ("precision", "recall", "f1"):
         m[f"answers.abstention.{k}"] = a["abstention"][k]
     m["answers.errors"] = float(a["errors"])
+    m["retrieval.errors"] = float(rep["retrieval"].get("errors", 0))
     lat = rep["latency"]["overall"]
     for k in ("ttft_ms", "total_ms"):
         for p in ("p50", "p95", "mean"):
@@ -200,12 +223,15 @@ def flat_metrics(rep: dict) -> dict[str, float]:
     return {k: float(v) for k, v in m.items()}
 
 
-LOWER_IS_BETTER_PREFIXES = ("latency.", "answers.errors")
+LOWER_IS_BETTER_PREFIXES = ("latency.", "answers.errors", "retrieval.errors")
 
 
 def lower_is_better(metric: str) -> bool:
-    return metric.startswith(LOWER_IS_BETTER_PREFIXES) and not metric.endswith("tps.mean") \
+    return (
+        metric.startswith(LOWER_IS_BETTER_PREFIXES)
+        and not metric.endswith("tps.mean")
         and "output_tokens" not in metric
+    )
 
 
 def compare(prev: dict[str, float], cur: dict[str, float], tolerance: float = 0.01) -> list[dict]:
@@ -248,8 +274,9 @@ def parse_gates(specs: Sequence[str]) -> list[tuple[str, float]]:
     return out
 
 
-def check_gates(metrics: dict[str, float], under: Sequence[tuple[str, float]],
-                over: Sequence[tuple[str, float]] = ()) -> list[str]:
+def check_gates(
+    metrics: dict[str, float], under: Sequence[tuple[str, float]], over: Sequence[tuple[str, float]] = ()
+) -> list[str]:
     """Failures: metrics below their ``--fail-under`` floor or above their ``--fail-over`` ceiling.
     An unknown or NaN metric is a failure (a gate on nothing must not pass silently)."""
     fails = []

@@ -29,8 +29,7 @@ class SSEParser:
         if line.startswith(":"):
             return None  # comment / keep-alive
         name, _, value = line.partition(":")
-        if value.startswith(" "):
-            value = value[1:]
+        value = value.removeprefix(" ")
         if name == "event":
             self._event = value
         elif name == "data":

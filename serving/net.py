@@ -22,7 +22,9 @@ def ensure_port_free(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as e:
-            raise ConfigError(f"port {port} on {host} is busy ({e.strerror}); pick another with --port") from e
+            raise ConfigError(
+                f"port {port} on {host} is busy ({e.strerror}); pick another with --port"
+            ) from e
 
 
 def wait_healthy(

@@ -92,9 +92,12 @@ class AnswerChain:
         return decide(x["retrieval"], self.thresholds)
 
     async def _respond(self, inputs: AsyncIterator[dict]) -> AsyncIterator[Event]:
-        async for x in inputs:
-            async for ev in self._respond_one(x):
-                yield ev
+        # streamed `assign` steps deliver the dict in pieces (one key per chunk): gather them first
+        x: dict = {}
+        async for part in inputs:
+            x.update(part)
+        async for ev in self._respond_one(x):
+            yield ev
 
     async def _respond_one(self, x: dict) -> AsyncIterator[Event]:
         turn: Turn = x["turn"]

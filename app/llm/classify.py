@@ -17,14 +17,67 @@ Complexity = Literal["short", "medium", "complex"]
 
 # Instructions that ask for generation, comparison or multi-step reasoning.
 _COMPLEX_MARKERS = (
-    "写", "创作", "作一首", "一首", "诗", "绝句", "比较", "对比", "分析", "推理", "证明", "计算", "步骤",
-    "详细", "为什么", "為什麼", "如何", "规划", "規劃", "翻译", "翻譯", "代码", "程式", "總結", "总结",
-    "write", "compose", "compare", "analy", "explain why", "step by step", "steps", "prove",
-    "calculate", "translate", "summari", "plan ", "code", "essay", "poem", "pros and cons",
+    "写",
+    "创作",
+    "作一首",
+    "一首",
+    "诗",
+    "绝句",
+    "比较",
+    "对比",
+    "分析",
+    "推理",
+    "证明",
+    "计算",
+    "步骤",
+    "详细",
+    "为什么",
+    "為什麼",
+    "如何",
+    "规划",
+    "規劃",
+    "翻译",
+    "翻譯",
+    "代码",
+    "程式",
+    "總結",
+    "总结",
+    "write",
+    "compose",
+    "compare",
+    "analy",
+    "explain why",
+    "step by step",
+    "steps",
+    "prove",
+    "calculate",
+    "translate",
+    "summari",
+    "plan ",
+    "code",
+    "essay",
+    "poem",
+    "pros and cons",
 )
 _GREETINGS = (
-    "你好", "您好", "嗨", "哈囉", "谢谢", "謝謝", "再见", "再見", "早安", "晚安",
-    "hi", "hello", "hey", "thanks", "thank you", "bye", "good morning", "good evening",
+    "你好",
+    "您好",
+    "嗨",
+    "哈囉",
+    "谢谢",
+    "謝謝",
+    "再见",
+    "再見",
+    "早安",
+    "晚安",
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "thank you",
+    "bye",
+    "good morning",
+    "good evening",
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -60,7 +113,9 @@ def classify(
     if any(m in low for m in _COMPLEX_MARKERS) or n >= complex_min_tokens or _question_count(q) > 1:
         return RequestClass("complex", n, call_type)
     stripped = re.sub(r"[\s!！。.,，?？~～]+", "", low)
-    if n < short_max_tokens and (not stripped or any(stripped.startswith(g.replace(" ", "")) for g in _GREETINGS)):
+    if n < short_max_tokens and (
+        not stripped or any(stripped.startswith(g.replace(" ", "")) for g in _GREETINGS)
+    ):
         return RequestClass("short", n, call_type)
     if n < short_max_tokens // 2:
         return RequestClass("short", n, call_type)

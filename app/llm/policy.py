@@ -32,9 +32,7 @@ class BackendView:
     ttft_ewma_s: dict[str, float] = field(default_factory=dict)  # per complexity, measured
 
 
-def plan(
-    backends: list[BackendView], complexity: Complexity, *, faster_margin: float = 0.8
-) -> list[str]:
+def plan(backends: list[BackendView], complexity: Complexity, *, faster_margin: float = 0.8) -> list[str]:
     """Backend names to try in order. Empty if none is usable."""
     order = _ROLE_ORDER[complexity]
     ranked = sorted(

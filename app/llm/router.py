@@ -191,17 +191,30 @@ class LLMRouter:
                 b.breaker.record_failure(time.monotonic())
                 if started:
                     raise LLMUnavailable(f"LLM backend {name} failed mid-answer: {_short(e)}") from e
-                log.warning("LLM backend %s failed before the first token (%s); trying the next", name, _short(e))
+                log.warning(
+                    "LLM backend %s failed before the first token (%s); trying the next", name, _short(e)
+                )
                 errors.append(f"{name}: {_short(e)}")
                 continue
             except openai.APIStatusError as e:  # 4xx: the request, not the backend, is at fault
                 b.breaker.record_success()
                 raise LLMUnavailable(f"LLM backend {name} rejected the request: {_short(e)}") from e
+            except Exception as e:  # a malformed response or a client bug: count it, never leak it
+                b.breaker.record_failure(time.monotonic())
+                log.exception("LLM backend %s: unexpected error", name)
+                if started:
+                    raise LLMUnavailable(f"LLM backend {name} failed mid-answer: {_short(e)}") from e
+                errors.append(f"{name}: {_short(e)}")
+                continue
             b.breaker.record_success()
             self.served[name] += 1
             log.info(
                 "llm request served by %s (class=%s call=%s ttft=%.3fs total=%.3fs)",
-                name, rc.complexity, call_type, ttft, time.monotonic() - t0,
+                name,
+                rc.complexity,
+                call_type,
+                ttft,
+                time.monotonic() - t0,
             )
             return
         detail = "; ".join(errors) if errors else self._none_available_msg()

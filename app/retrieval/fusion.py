@@ -85,3 +85,23 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     else:
         part = np.arange(scores.shape[0])
     return part[np.lexsort((part, -scores[part]))]
+
+
+class Grouping:
+    """Records (or lexical units) grouped by entry once per index, so `max` is one
+    `np.maximum.reduceat` (~20x faster than `np.maximum.at` at 50k records)."""
+
+    def __init__(self, rec_entry: np.ndarray, n_entries: int, mask: np.ndarray | None = None) -> None:
+        rows = np.arange(len(rec_entry)) if mask is None else np.flatnonzero(mask)
+        order = np.argsort(rec_entry[rows], kind="stable")
+        self.rows = rows[order]
+        ents = rec_entry[self.rows]
+        self.starts = np.flatnonzero(np.r_[True, ents[1:] != ents[:-1]]) if len(ents) else np.zeros(0, np.int64)
+        self.entries = ents[self.starts] if len(ents) else np.zeros(0, np.int64)
+        self.n = n_entries
+
+    def max(self, scores: np.ndarray) -> np.ndarray:
+        out = np.full(self.n, -np.inf, dtype=np.float32)
+        if len(self.rows):
+            out[self.entries] = np.maximum.reduceat(scores[self.rows].astype(np.float32), self.starts)
+        return out

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.retrieval.fusion import Grouping
 from app.retrieval.lexical import BM25
 from app.retrieval.text import tokenize
 
@@ -112,8 +113,18 @@ class KBIndex:
                 unit_entry.append(int(rec_entry[r]))
         self.unit_entry = np.asarray(unit_entry, dtype=np.int64)
         self.bm25 = BM25(unit_tokens)
+        n = len(self.entries)
+        self.by_question = Grouping(rec_entry, n, self.rec_is_question)
+        self.by_content = Grouping(rec_entry, n, ~self.rec_is_question)
+        self.by_unit = Grouping(self.unit_entry, n)
+        self.rows_of: list[np.ndarray] = np.split(self.by_content.rows, self.by_content.starts[1:]) if n else []
+        self._rows_entry = self.by_content.entries
         # the best chunk of a document entry is shown as its answer; remember the chunk rows
         self.en_share = float(np.mean([_is_en(e) for e in self.entries])) if self.entries else 0.0
+
+    def records_of(self, entry: int) -> np.ndarray:
+        """Record rows of one entry."""
+        return np.flatnonzero(self.rec_entry == entry)
 
     @property
     def n_entries(self) -> int:

@@ -49,15 +49,27 @@ def engine_cpu_seconds(pid: int) -> float:
     return total
 
 
-def measure(client: OpenAI, model: str, messages: list[dict], cls: str, pid: int | None, *,
-            max_tokens: int, temperature: float) -> Sample:
+def measure(
+    client: OpenAI,
+    model: str,
+    messages: list[dict],
+    cls: str,
+    pid: int | None,
+    *,
+    max_tokens: int,
+    temperature: float,
+) -> Sample:
     cpu0 = engine_cpu_seconds(pid) if pid else 0.0
     t0 = time.perf_counter()
     ttft = None
     usage = None
     stream = client.chat.completions.create(
-        model=model, messages=messages, stream=True, stream_options={"include_usage": True},
-        max_tokens=max_tokens, temperature=temperature,
+        model=model,
+        messages=messages,
+        stream=True,
+        stream_options={"include_usage": True},
+        max_tokens=max_tokens,
+        temperature=temperature,
         extra_body={"chat_template_kwargs": {"enable_thinking": False}},
     )
     for chunk in stream:
@@ -70,8 +82,14 @@ def measure(client: OpenAI, model: str, messages: list[dict], cls: str, pid: int
     total = time.perf_counter() - t0
     cpu = (engine_cpu_seconds(pid) - cpu0) if pid else 0.0
     out = usage.completion_tokens if usage else 0
-    return Sample(cls, ttft if ttft is not None else total, total, out, out / total if total else 0.0,
-                  100.0 * cpu / total if total else 0.0)
+    return Sample(
+        cls,
+        ttft if ttft is not None else total,
+        total,
+        out,
+        out / total if total else 0.0,
+        100.0 * cpu / total if total else 0.0,
+    )
 
 
 def start_engine(engine: str, models_dir: Path) -> EngineProcess:
@@ -105,5 +123,7 @@ def write_report(name: str, markdown: str, data: dict) -> tuple[Path, Path]:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     md, js = out / f"{name}-{stamp}.md", out / f"{name}-{stamp}.json"
     md.write_text(markdown, encoding="utf-8")
-    js.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=lambda o: asdict(o)), encoding="utf-8")
+    js.write_text(
+        json.dumps(data, ensure_ascii=False, indent=2, default=lambda o: asdict(o)), encoding="utf-8"
+    )
     return md, js

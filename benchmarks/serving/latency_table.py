@@ -27,7 +27,9 @@ ARTICLE_ROWS = {  # T4 GPU, Qwen3-0.6B, vLLM (ARTICLE §3)
 }
 
 
-def run(engines: list[str], reps: dict[str, int], max_tokens: int, temperature: float, models_dir: Path) -> dict:
+def run(
+    engines: list[str], reps: dict[str, int], max_tokens: int, temperature: float, models_dir: Path
+) -> dict:
     results: dict[str, dict] = {}
     for engine in engines:
         proc = start_engine(engine, models_dir)
@@ -35,13 +37,28 @@ def run(engines: list[str], reps: dict[str, int], max_tokens: int, temperature: 
             client = OpenAI(base_url=proc.base_url, api_key="EMPTY", max_retries=0, timeout=300)
             pid = proc.proc.pid if proc.proc else None
             # one warm-up request (graph capture / cache), not counted
-            measure(client, proc.served_name, [{"role": "user", "content": "hi"}], "warmup", pid,
-                    max_tokens=8, temperature=temperature)
+            measure(
+                client,
+                proc.served_name,
+                [{"role": "user", "content": "hi"}],
+                "warmup",
+                pid,
+                max_tokens=8,
+                temperature=temperature,
+            )
             samples: dict[str, list[Sample]] = {}
             for cls, prompt in CLASSES.items():
                 msgs = [{"role": "user", "content": prompt}]
                 samples[cls] = [
-                    measure(client, proc.served_name, msgs, cls, pid, max_tokens=max_tokens, temperature=temperature)
+                    measure(
+                        client,
+                        proc.served_name,
+                        msgs,
+                        cls,
+                        pid,
+                        max_tokens=max_tokens,
+                        temperature=temperature,
+                    )
                     for _ in range(reps[cls])
                 ]
                 print(f"{engine} {cls}: {len(samples[cls])} done", flush=True)
@@ -65,12 +82,23 @@ def table(results: dict) -> tuple[str, dict]:
             out_m, _ = mean_sd([s.output_tokens for s in ss])
             tps_m, _ = mean_sd([s.tps for s in ss])
             cpu_m, _ = mean_sd([s.cpu_pct for s in ss])
-            summary[engine][cls] = dict(n=len(ss), ttft_ms=ttft_m, ttft_sd_ms=ttft_sd, total_s=total_m,
-                                        output_tokens=out_m, tps=tps_m, cpu_pct=cpu_m)
-            lines.append(f"| {engine} | {cls} | {len(ss)} | {ttft_m:.0f} ± {ttft_sd:.0f} | {total_m:.2f} | "
-                         f"{out_m:.0f} | {tps_m:.0f} | {cpu_m:.0f} |")
+            summary[engine][cls] = dict(
+                n=len(ss),
+                ttft_ms=ttft_m,
+                ttft_sd_ms=ttft_sd,
+                total_s=total_m,
+                output_tokens=out_m,
+                tps=tps_m,
+                cpu_pct=cpu_m,
+            )
+            lines.append(
+                f"| {engine} | {cls} | {len(ss)} | {ttft_m:.0f} ± {ttft_sd:.0f} | {total_m:.2f} | "
+                f"{out_m:.0f} | {tps_m:.0f} | {cpu_m:.0f} |"
+            )
     for cls, (t, sd, tot, out, tps, cpu) in ARTICLE_ROWS.items():
-        lines.append(f"| article (T4, Qwen3-0.6B) | {cls} | — | {t} ± {sd} | {tot} | {out} | {tps} | {cpu} (host) |")
+        lines.append(
+            f"| article (T4, Qwen3-0.6B) | {cls} | — | {t} ± {sd} | {tot} | {out} | {tps} | {cpu} (host) |"
+        )
     return "\n".join(lines), summary
 
 
@@ -86,14 +114,24 @@ def main() -> None:
     models_dir = a.models_dir or Path(tempfile.gettempdir()) / "askdesk-bench-models"
     results = run(a.engines.split(","), reps, a.max_tokens, a.temperature, models_dir)
     md_table, summary = table(results)
-    machine = f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, " \
-              f"{psutil.virtual_memory().total / 2**30:.0f} GiB"
-    md = (f"# Serving latency (ARTICLE §3 classes)\n\nMachine: {machine}; engines on CPU, SmolLM2-135M-Instruct "
-          f"(llama.cpp: Q4_1 GGUF, 1 thread; vLLM CPU 0.32: bf16). Streaming, thinking off, sequential, "
-          f"temperature {a.temperature}, max_tokens {a.max_tokens}. Reps {reps}.\n"
-          f"Engine start (to `ready:`): " + ", ".join(f"{e} {s['startup_s']} s" for e, s in summary.items()) +
-          "\n\n" + md_table + "\n")
-    md_path, js_path = write_report("serving-latency", md, {"summary": summary, "results": results, "reps": reps})
+    machine = (
+        f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB"
+    )
+    md = (
+        f"# Serving latency (ARTICLE §3 classes)\n\nMachine: {machine}; engines on CPU, "
+        "SmolLM2-135M-Instruct "
+        f"(llama.cpp: Q4_1 GGUF, 1 thread; vLLM CPU 0.32: bf16). Streaming, thinking off, sequential, "
+        f"temperature {a.temperature}, max_tokens {a.max_tokens}. Reps {reps}.\n"
+        f"Engine start (to `ready:`): "
+        + ", ".join(f"{e} {s['startup_s']} s" for e, s in summary.items())
+        + "\n\n"
+        + md_table
+        + "\n"
+    )
+    md_path, js_path = write_report(
+        "serving-latency", md, {"summary": summary, "results": results, "reps": reps}
+    )
     print(md)
     print(f"wrote {md_path} and {js_path}")
 

@@ -40,10 +40,17 @@ CONTEXT = (
 SYSTEM = "You are AskDesk, a support assistant. Answer from the FAQ excerpts; say so if they do not cover it."
 QUESTIONS = {
     "short": ["你好", "hello", "谢谢", "hi!", "早安"],
-    "medium": ["请简述光合作用的过程", "How do I reset my password", "What are your opening hours",
-               "What is the daily transfer limit"],
-    "complex": ["写一首五言绝句，主题为春雨", "Compare domestic and international transfer fees and explain why",
-                "Write a short step by step guide to raising my transfer limit"],
+    "medium": [
+        "请简述光合作用的过程",
+        "How do I reset my password",
+        "What are your opening hours",
+        "What is the daily transfer limit",
+    ],
+    "complex": [
+        "写一首五言绝句，主题为春雨",
+        "Compare domestic and international transfer fees and explain why",
+        "Write a short step by step guide to raising my transfer limit",
+    ],
 }
 
 
@@ -60,8 +67,13 @@ def messages(question: str) -> list:
     return [SystemMessage(SYSTEM + "\n\n" + CONTEXT), HumanMessage(question)]
 
 
-async def run_config(name: str, backends: list[LLMBackend], items: list[tuple[str, str]], max_tokens: int,
-                     kill: tuple[int, dict] | None = None) -> dict:
+async def run_config(
+    name: str,
+    backends: list[LLMBackend],
+    items: list[tuple[str, str]],
+    max_tokens: int,
+    kill: tuple[int, dict] | None = None,
+) -> dict:
     router = LLMRouter(backends, Settings(llm_backends=backends, llm_health_interval_s=1.0))
     await router.start()
     rows = []
@@ -73,13 +85,32 @@ async def run_config(name: str, backends: list[LLMBackend], items: list[tuple[st
                 print(f"  killed {victim_name} before request {i}", flush=True)
             t0 = time.perf_counter()
             try:
-                r = await router.ainvoke(messages(q), question=q, call_type="answer", max_tokens=max_tokens,
-                                         temperature=0.3)
-                rows.append(dict(i=i, cls=cls, backend=r.backend, ttft_s=r.ttft_s, total_s=r.total_s,
-                                 out=(r.usage or {}).get("completion_tokens", 0), error=None))
+                r = await router.ainvoke(
+                    messages(q), question=q, call_type="answer", max_tokens=max_tokens, temperature=0.3
+                )
+                rows.append(
+                    dict(
+                        i=i,
+                        cls=cls,
+                        backend=r.backend,
+                        ttft_s=r.ttft_s,
+                        total_s=r.total_s,
+                        out=(r.usage or {}).get("completion_tokens", 0),
+                        error=None,
+                    )
+                )
             except LLMUnavailable as e:
-                rows.append(dict(i=i, cls=cls, backend=None, ttft_s=None, total_s=time.perf_counter() - t0,
-                                 out=0, error=str(e)))
+                rows.append(
+                    dict(
+                        i=i,
+                        cls=cls,
+                        backend=None,
+                        ttft_s=None,
+                        total_s=time.perf_counter() - t0,
+                        out=0,
+                        error=str(e),
+                    )
+                )
     finally:
         await router.stop()
     return {"name": name, "rows": rows, "status": router.status()}
@@ -88,10 +119,13 @@ async def run_config(name: str, backends: list[LLMBackend], items: list[tuple[st
 def summarize(run: dict, after: int = 0) -> dict:
     rows = [r for r in run["rows"] if r["i"] >= after]
     ok = [r for r in rows if r["error"] is None]
-    out = {"n": len(rows), "errors": len(rows) - len(ok),
-           "p50_ttft_ms": pct([r["ttft_s"] * 1000 for r in ok], 0.5),
-           "p95_ttft_ms": pct([r["ttft_s"] * 1000 for r in ok], 0.95),
-           "served": {}}
+    out = {
+        "n": len(rows),
+        "errors": len(rows) - len(ok),
+        "p50_ttft_ms": pct([r["ttft_s"] * 1000 for r in ok], 0.5),
+        "p95_ttft_ms": pct([r["ttft_s"] * 1000 for r in ok], 0.95),
+        "served": {},
+    }
     for r in ok:
         out["served"][r["backend"]] = out["served"].get(r["backend"], 0) + 1
     for cls in ("short", "medium", "complex"):
@@ -114,41 +148,72 @@ def main() -> None:
     runs = []
     try:
         # warm both (first-request costs are not what we compare)
-        asyncio.run(run_config("warmup", [cpu, gpu], [("short", "hi"), ("medium", "How do I reset my password")] * 2,
-                               8))
+        asyncio.run(
+            run_config(
+                "warmup", [cpu, gpu], [("short", "hi"), ("medium", "How do I reset my password")] * 2, 8
+            )
+        )
         for name, bks in (("llamacpp alone", [cpu]), ("vllm alone", [gpu]), ("both, policy", [cpu, gpu])):
             print(f"{name} ...", flush=True)
             runs.append(asyncio.run(run_config(name, bks, items, a.max_tokens)))
         print("failover ...", flush=True)
         half = len(items) // 2
-        runs.append(asyncio.run(run_config("both, policy, kill at half", [cpu, gpu], items, a.max_tokens,
-                                           kill=(half, {"llamacpp": cpu_proc, "vllm": gpu_proc}))))
+        runs.append(
+            asyncio.run(
+                run_config(
+                    "both, policy, kill at half",
+                    [cpu, gpu],
+                    items,
+                    a.max_tokens,
+                    kill=(half, {"llamacpp": cpu_proc, "vllm": gpu_proc}),
+                )
+            )
+        )
     finally:
         cpu_proc.stop()
         gpu_proc.stop(60)
-    lines = ["| run | n | errors | p50 TTFT (ms) | p95 TTFT (ms) | short p50/p95 | medium p50/p95 | complex p50/p95 "
-             "| served by |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| run | n | errors | p50 TTFT (ms) | p95 TTFT (ms) | short p50/p95 | medium p50/p95 "
+        "| complex p50/p95 | served by |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     summaries = {}
     for r in runs:
         s = summarize(r)
         summaries[r["name"]] = s
-        cells = " | ".join(f"{s[c]['p50_ttft_ms']:.0f}/{s[c]['p95_ttft_ms']:.0f}" for c in ("short", "medium", "complex"))
-        lines.append(f"| {r['name']} | {s['n']} | {s['errors']} | {s['p50_ttft_ms']:.0f} | {s['p95_ttft_ms']:.0f} | "
-                     f"{cells} | {s['served']} |")
+        cells = " | ".join(
+            f"{s[c]['p50_ttft_ms']:.0f}/{s[c]['p95_ttft_ms']:.0f}" for c in ("short", "medium", "complex")
+        )
+        lines.append(
+            f"| {r['name']} | {s['n']} | {s['errors']} | {s['p50_ttft_ms']:.0f} | {s['p95_ttft_ms']:.0f} | "
+            f"{cells} | {s['served']} |"
+        )
     fo = runs[-1]
     after = summarize(fo, after=len(items) // 2)
     summaries["failover, after the kill"] = after
-    lines.append(f"| failover: requests after the kill | {after['n']} | {after['errors']} | "
-                 f"{after['p50_ttft_ms']:.0f} | {after['p95_ttft_ms']:.0f} | "
-                 + " | ".join(f"{after[c]['p50_ttft_ms']:.0f}/{after[c]['p95_ttft_ms']:.0f}"
-                              for c in ("short", "medium", "complex"))
-                 + f" | {after['served']} |")
-    md = ("# Routing benchmark\n\nMixed workload of " f"{len(items)} RAG-shaped requests (50/30/20 short/medium/"
-          "complex, ~250-token context each), sequential, max_tokens " f"{a.max_tokens}. Both engines on the same "
-          "2-core CPU (vLLM CPU stands in for the GPU backend). TTFT as seen by LLMRouter (client side).\n\n"
-          + "\n".join(lines) + "\n\nBackend state at the end of the failover run: "
-          + "; ".join(f"{s['name']} healthy={s['healthy']} circuit={s['circuit']} served={s['served']}"
-                      for s in fo["status"]) + "\n")
+    lines.append(
+        f"| failover: requests after the kill | {after['n']} | {after['errors']} | "
+        f"{after['p50_ttft_ms']:.0f} | {after['p95_ttft_ms']:.0f} | "
+        + " | ".join(
+            f"{after[c]['p50_ttft_ms']:.0f}/{after[c]['p95_ttft_ms']:.0f}"
+            for c in ("short", "medium", "complex")
+        )
+        + f" | {after['served']} |"
+    )
+    md = (
+        "# Routing benchmark\n\nMixed workload of "
+        f"{len(items)} RAG-shaped requests (50/30/20 short/medium/"
+        "complex, ~250-token context each), sequential, max_tokens "
+        f"{a.max_tokens}. Both engines on the same "
+        "2-core CPU (vLLM CPU stands in for the GPU backend). TTFT as seen by LLMRouter (client side).\n\n"
+        + "\n".join(lines)
+        + "\n\nBackend state at the end of the failover run: "
+        + "; ".join(
+            f"{s['name']} healthy={s['healthy']} circuit={s['circuit']} served={s['served']}"
+            for s in fo["status"]
+        )
+        + "\n"
+    )
     md_path, js_path = write_report("serving-routing", md, {"summaries": summaries, "runs": runs})
     print(md)
     print(f"wrote {md_path} and {js_path}")

@@ -2,9 +2,13 @@
 
 Run: python evals/datasets/check_datasets.py  (needs python-docx and pypdf)
 """
-import csv, json, re, sys, html as htmlmod
-from pathlib import Path
+import csv
+import html as htmlmod
+import json
+import re
 from collections import Counter
+from pathlib import Path
+
 DS = Path(__file__).resolve().parent; K = DS.parent.parent / "knowledge"
 ws = lambda s: re.sub(r"\s+", " ", s).strip()
 
@@ -27,9 +31,9 @@ print("faq.csv OK:", len(rows), "rows")
 def headings(path):
     p = K / path
     if p.suffix == ".md":
-        return [ws(m.group(2)) for m in re.finditer(r"^(#{1,6})\s+(.+)$", p.read_text(encoding="utf-8"), re.M)]
+        return [ws(m.group(2)) for m in re.finditer(r"^(#{1,6})\s+(.+)$", p.read_text(encoding="utf-8"), re.MULTILINE)]
     if p.suffix == ".html":
-        return [ws(htmlmod.unescape(re.sub("<[^>]+>", "", m.group(1)))) for m in re.finditer(r"<h[1-6][^>]*>(.*?)</h[1-6]>", p.read_text(encoding="utf-8"), re.S)]
+        return [ws(htmlmod.unescape(re.sub("<[^>]+>", "", m.group(1)))) for m in re.finditer(r"<h[1-6][^>]*>(.*?)</h[1-6]>", p.read_text(encoding="utf-8"), re.DOTALL)]
     if p.suffix == ".docx":
         import docx
         return [ws(x.text) for x in docx.Document(str(p)).paragraphs if x.style.name.startswith("Heading") or x.style.name == "Title"]

@@ -39,15 +39,26 @@ def vllm_command(
 ) -> list[str]:
     cmd = [
         # `env` adds the engine's variables without this process reading its own environment
-        "env", f"VLLM_CPU_KVCACHE_SPACE={kvcache_gib}", "VLLM_LOGGING_LEVEL=WARNING",
-        str(python), "-m", "vllm.entrypoints.openai.api_server",
-        "--model", model,
-        "--served-model-name", served_name,
-        "--host", host,
-        "--port", str(port),
-        "--max-model-len", str(max_model_len),
-        "--dtype", "bfloat16",
-        "--generation-config", "vllm",
+        "env",
+        f"VLLM_CPU_KVCACHE_SPACE={kvcache_gib}",
+        "VLLM_LOGGING_LEVEL=WARNING",
+        str(python),
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        model,
+        "--served-model-name",
+        served_name,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--max-model-len",
+        str(max_model_len),
+        "--dtype",
+        "bfloat16",
+        "--generation-config",
+        "vllm",
         "--disable-uvicorn-access-log",
     ]
     if reasoning_parser:
@@ -63,7 +74,12 @@ class VLLMProcess:
         self.base_url = base_url
         self.tail: deque[str] = deque(maxlen=40)
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
         )
         self._reader = Thread(target=self._drain, daemon=True)
         self._reader.start()
@@ -104,8 +120,14 @@ def start_vllm(
     py = vllm_python(python)
     ensure_port_free(host, port)
     cmd = vllm_command(
-        py, model, host=host, port=port, served_name=served_name, max_model_len=max_model_len,
-        reasoning_parser=reasoning_parser, kvcache_gib=kvcache_gib,
+        py,
+        model,
+        host=host,
+        port=port,
+        served_name=served_name,
+        max_model_len=max_model_len,
+        reasoning_parser=reasoning_parser,
+        kvcache_gib=kvcache_gib,
     )
     vp = VLLMProcess(cmd, f"http://{host}:{port}/v1")
     try:

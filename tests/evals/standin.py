@@ -23,30 +23,72 @@ def handler(request: httpx.Request) -> httpx.Response:
     if path == "/health":
         return httpx.Response(200, json={"status": "healthy"})
     if path == "/ready":
-        return httpx.Response(200, json={"status": "ready", "chroma": "ok", "llm": [
-            {"name": "local", "role": "cpu", "model": "smollm2-135m", "healthy": True}]})
+        return httpx.Response(
+            200,
+            json={
+                "status": "ready",
+                "chroma": "ok",
+                "llm": [{"name": "local", "role": "cpu", "model": "smollm2-135m", "healthy": True}],
+            },
+        )
     if path == "/v1/models":
         return httpx.Response(200, json={"object": "list", "data": [{"id": "askdesk"}]})
     body = json.loads(request.content or b"{}")
     if path == "/api/search":
         q = body["query"].lower()
         if "vpn" in q:
-            hits = [{"id": "it-vpn-002", "score": 0.9, "confidence": 0.95, "source": "faq.csv", "kind": "faq",
-                     "title": KB["it-vpn-002"][0]}]
+            hits = [
+                {
+                    "id": "it-vpn-002",
+                    "score": 0.9,
+                    "confidence": 0.95,
+                    "source": "faq.csv",
+                    "kind": "faq",
+                    "title": KB["it-vpn-002"][0],
+                }
+            ]
         else:
-            hits = [{"id": "hr-leave-001", "score": 0.3, "confidence": 0.2, "source": "faq.csv", "kind": "faq",
-                     "title": KB["hr-leave-001"][0]}]
+            hits = [
+                {
+                    "id": "hr-leave-001",
+                    "score": 0.3,
+                    "confidence": 0.2,
+                    "source": "faq.csv",
+                    "kind": "faq",
+                    "title": KB["hr-leave-001"][0],
+                }
+            ]
         conf = hits[0]["confidence"]
-        return httpx.Response(200, json={"query": body["query"], "lang": "en", "hits": hits,
-                                         "predicted_answerable": conf >= 0.5, "confidence": conf})
+        return httpx.Response(
+            200,
+            json={
+                "query": body["query"],
+                "lang": "en",
+                "hits": hits,
+                "predicted_answerable": conf >= 0.5,
+                "confidence": conf,
+            },
+        )
     if path == "/api/chat":
         q = body["message"].lower()
         sid = body.get("session_id") or "s1"
         if "boom" in q:
-            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_sse(
-                [("sources", {"mode": "rag", "sources": []}), ("error", {"message": "engine down", "code": "llm"})]))
+            return httpx.Response(
+                200,
+                headers={"content-type": "text/event-stream"},
+                content=_sse(
+                    [
+                        ("sources", {"mode": "rag", "sources": []}),
+                        ("error", {"message": "engine down", "code": "llm"}),
+                    ]
+                ),
+            )
         if "vpn" in q:
-            mode, answer, srcs = "faq", KB["it-vpn-002"][1], [{"n": 1, "id": "it-vpn-002", "source": "faq.csv"}]
+            mode, answer, srcs = (
+                "faq",
+                KB["it-vpn-002"][1],
+                [{"n": 1, "id": "it-vpn-002", "source": "faq.csv"}],
+            )
             tokens = [answer]
         elif "leave" in q or "carry" in q:
             mode = "rag"
@@ -55,8 +97,17 @@ def handler(request: httpx.Request) -> httpx.Response:
             tokens = answer.split(" ")
         else:
             mode, answer, srcs, tokens = "no_answer", "I don't know.", [], []
-        done = {"session_id": sid, "message_id": "m", "answer": answer, "mode": mode, "confidence": 0.5,
-                "lang": "en", "sources": srcs, "backend": "local" if mode == "rag" else None, "latency_ms": {}}
+        done = {
+            "session_id": sid,
+            "message_id": "m",
+            "answer": answer,
+            "mode": mode,
+            "confidence": 0.5,
+            "lang": "en",
+            "sources": srcs,
+            "backend": "local" if mode == "rag" else None,
+            "latency_ms": {},
+        }
         evs = [("sources", {"mode": mode, "sources": srcs, "session_id": sid})]
         evs += [("token", {"text": t + " "}) for t in tokens] + [("done", done)]
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_sse(evs))

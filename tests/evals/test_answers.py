@@ -4,7 +4,9 @@ from evals import answers as A
 
 
 def test_normalize_folds_traditional_to_simplified_and_punctuation():
-    assert A.normalize("開 DeskOne 工單，IT 會寄一次性註冊碼！") == A.normalize("开 deskone 工单 it 会寄一次性注册码")
+    assert A.normalize("開 DeskOne 工單，IT 會寄一次性註冊碼！") == A.normalize(
+        "开 deskone 工单 it 会寄一次性注册码"
+    )
     assert A.normalize("RMB 1,100/晚") == "rmb 1100 晚"
 
 
@@ -27,7 +29,9 @@ def test_containment_chinese_across_scripts():
 
 
 def test_explicit_key_facts():
-    c = A.key_fact_containment("The cap is RMB 1,100 per night for directors.", key_facts=["RMB 1100", "director"])
+    c = A.key_fact_containment(
+        "The cap is RMB 1,100 per night for directors.", key_facts=["RMB 1100", "director"]
+    )
     assert c.score == 1.0 and c.correct
     c = A.key_fact_containment("The cap is RMB 800.", key_facts=["RMB 1100", "night"])
     assert c.score == 0 and not c.correct
@@ -35,11 +39,18 @@ def test_explicit_key_facts():
 
 
 def test_citations():
-    sources = [{"n": 1, "id": "hr-leave-001", "source": "faq.csv"},
-               {"n": 2, "id": "docs/travel-policy.md#Per-diem rates", "source": "docs/travel-policy.md"}]
+    sources = [
+        {"n": 1, "id": "hr-leave-001", "source": "faq.csv"},
+        {"n": 2, "id": "docs/travel-policy.md#Per-diem rates", "source": "docs/travel-policy.md"},
+    ]
     assert A.cited_numbers("a [2] b [1] c [2]") == [2, 1]
     s = A.citation_scores("Per diem is RMB 150 [2].", sources, ["docs/travel-policy.md#Per-diem rates"])
-    assert s == {"cited": True, "correct": True, "precision": 1.0, "cited_ids": ["docs/travel-policy.md#Per-diem rates"]}
+    assert s == {
+        "cited": True,
+        "correct": True,
+        "precision": 1.0,
+        "cited_ids": ["docs/travel-policy.md#Per-diem rates"],
+    }
     s = A.citation_scores("Per diem is RMB 150 [1].", sources, ["docs/travel-policy.md#Per-diem rates"])
     assert s["cited"] and not s["correct"] and s["precision"] == 0
     assert A.citation_scores("no markers", sources, ["x"])["cited"] is False

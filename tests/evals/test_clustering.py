@@ -4,7 +4,6 @@ import pytest
 from evals import clustering as C
 from evals.coverage import clusters_csv, distinct
 
-
 QUESTIONS = [
     "how do I reset my password",
     "How can I reset my password?",
@@ -37,9 +36,18 @@ def test_group_sizes_count_repeats_and_pick_a_central_representative():
 def test_distinct_and_csv():
     texts, counts = distinct(["Hi  there", "hi there", "other"])
     assert texts == ["Hi  there", "other"] and counts == [2, 1]
-    csv = clusters_csv([{"cluster": 1, "size": 2, "distinct": 2, "representative": "q1",
-                         "questions": ["q1", "q2"], "best_match": {"id": "faq-1", "title": "T", "score": 0.5,
-                                                                   "confidence": 0.2}}])
+    csv = clusters_csv(
+        [
+            {
+                "cluster": 1,
+                "size": 2,
+                "distinct": 2,
+                "representative": "q1",
+                "questions": ["q1", "q2"],
+                "best_match": {"id": "faq-1", "title": "T", "score": 0.5, "confidence": 0.2},
+            }
+        ]
+    )
     lines = csv.strip().splitlines()
     assert lines[0].startswith("cluster_id,size,distinct_questions,representative_question")
     assert lines[1] == "1,2,2,q1,q1 | q2,faq-1,T,0.5000,0.2000"

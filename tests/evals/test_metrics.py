@@ -20,8 +20,13 @@ def test_matches_gold_ids_paths_and_sections():
 def test_rank_metrics_by_hand():
     hits = [("a", ""), ("b", ""), ("c", ""), ("d", "")]
     s = M.query_retrieval_scores(hits, ["c"])
-    assert s == {"hit@1": 0.0, "hit@3": 1.0, "hit@5": 1.0, "mrr": pytest.approx(1 / 3),
-                 "ndcg@10": pytest.approx(1 / math.log2(4))}
+    assert s == {
+        "hit@1": 0.0,
+        "hit@3": 1.0,
+        "hit@5": 1.0,
+        "mrr": pytest.approx(1 / 3),
+        "ndcg@10": pytest.approx(1 / math.log2(4)),
+    }
     # two gold items at ranks 1 and 3: idcg over 2 items
     s = M.query_retrieval_scores(hits, ["a", "c"])
     assert s["hit@1"] == 1.0 and s["mrr"] == 1.0

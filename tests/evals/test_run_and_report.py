@@ -23,17 +23,42 @@ def _run(cases, convs):
 
 def _cases():
     cases = [
-        Case("q1", "my vpn keeps kicking me out", ["it-vpn-002"], answerable=True, lang="en", category="IT",
-             expected_answer="sessions last at most 12 hours"),
-        Case("q2", "how much annual leave", ["hr-leave-001"], answerable=True, lang="en", category="HR",
-             expected_answer="12, 15 or 20 days depending on total work experience"),
+        Case(
+            "q1",
+            "my vpn keeps kicking me out",
+            ["it-vpn-002"],
+            answerable=True,
+            lang="en",
+            category="IT",
+            expected_answer="sessions last at most 12 hours",
+        ),
+        Case(
+            "q2",
+            "how much annual leave",
+            ["hr-leave-001"],
+            answerable=True,
+            lang="en",
+            category="HR",
+            expected_answer="12, 15 or 20 days depending on total work experience",
+        ),
         Case("q3", "do we have a sabbatical program?", [], answerable=False, lang="en", category="HR"),
         Case("q4", "boom please", ["hr-leave-001"], answerable=True, lang="en", category="HR"),
     ]
-    conv = Conversation("c1", [Case("c1-0", "annual leave days?", ["hr-leave-001"], answerable=True,
-                                    conversation="c1", turn=0),
-                               Case("c1-1", "and can I carry them over?", ["hr-leave-001"], answerable=True,
-                                    conversation="c1", turn=1, expected_answer="Up to 5 days")])
+    conv = Conversation(
+        "c1",
+        [
+            Case("c1-0", "annual leave days?", ["hr-leave-001"], answerable=True, conversation="c1", turn=0),
+            Case(
+                "c1-1",
+                "and can I carry them over?",
+                ["hr-leave-001"],
+                answerable=True,
+                conversation="c1",
+                turn=1,
+                expected_answer="Up to 5 days",
+            ),
+        ],
+    )
     return cases, [conv]
 
 
@@ -53,7 +78,9 @@ def test_run_scores_and_report(tmp_path: Path):
     assert by["q1"]["grade"]["correct"] is True  # faq source is gold
     assert by["q3"]["grade"]["correct"] is True  # abstained on an unanswerable question
     assert by["q2"]["grade"]["citation"]["correct"] is True
-    assert by["c1-1"]["grade"]["containment_correct"] is False and by["c1-1"]["grade"]["correct"] is True  # judge wins
+    assert (
+        by["c1-1"]["grade"]["containment_correct"] is False and by["c1-1"]["grade"]["correct"] is True
+    )  # judge wins
 
     rep = scoring.aggregate(records)
     m = rep["metrics"]
@@ -61,8 +88,11 @@ def test_run_scores_and_report(tmp_path: Path):
     assert m["answers.abstention.recall"] == 1.0
     assert set(rep["latency"]["by_mode"]) == {"faq", "rag", "no_answer"}
 
-    result = {"meta": {**meta, "name": "t", "dataset": "x", "n_questions": 4, "n_conversations": 1},
-              "report": rep, "records": records}
+    result = {
+        "meta": {**meta, "name": "t", "dataset": "x", "n_questions": 4, "n_conversations": 1},
+        "report": rep,
+        "records": records,
+    }
     prev = dict(m, **{"retrieval.hit@1": 1.0, "answers.correct": m["answers.correct"] + 0.2})
     comp = scoring.compare(prev, m)
     assert any(r["metric"] == "answers.correct" and r["status"] == "regressed" for r in comp)

@@ -2,8 +2,10 @@ from evals.sse import SSEParser, parse_events
 
 
 def test_events_multiline_data_comments_and_crlf():
-    text = ': keep-alive\r\nevent: sources\r\ndata: {"mode": "rag"}\r\n\r\nevent: token\ndata: {"text": "a"}\n\n' \
-           'data: line1\ndata: line2\n\nevent: done\ndata: {}'
+    text = (
+        ': keep-alive\r\nevent: sources\r\ndata: {"mode": "rag"}\r\n\r\nevent: token\ndata: {"text": "a"}\n\n'
+        "data: line1\ndata: line2\n\nevent: done\ndata: {}"
+    )
     evs = parse_events(text)
     assert [e.event for e in evs] == ["sources", "token", "message", "done"]
     assert evs[0].json() == {"mode": "rag"}

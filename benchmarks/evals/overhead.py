@@ -1,0 +1,187 @@
+"""Service overhead: TTFT through AskDesk minus TTFT of the raw engine on the identical final prompt.
+
+    python benchmarks/evals/overhead.py --url http://127.0.0.1:8000 --admin-key K [--api-key K] \\
+        [--pairs 40] [--warmup 3] [--message "..."] [--out reports/overhead]
+
+The final prompt comes from the service itself (POST /api/debug/prompt → messages + backend); those
+messages go straight to the backend's engine with the openai client (stream, `cache_prompt: false`
+in extra_body for llama.cpp, the service's max_tokens and temperature). The two requests alternate
+(service first on even pairs, engine first on odd ones) so drift and load hit both equally.
+TTFT on both sides = request sent → first non-empty content token. Overhead per pair = service TTFT
+− engine TTFT; the target is p50 ≤ 25 ms. Writes <out>.md and <out>.json.
+
+Caveat: the service's own engine requests use the engine's default prompt caching (llama.cpp:
+cache_prompt=true); when a slot still holds this prompt, the service's TTFT is flattered. The
+report shows the service's server-side latency_ms so this can be seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from evals.client import Client
+from evals.metrics import bootstrap_ci, summarize
+from evals.render import Doc, Para, Table, fmt
+from evals.report import write_report
+
+DEFAULT_MESSAGE = (
+    "How long does a VPN session last before I have to sign in again, and what should I do then?"
+)
+TARGET_P50_MS = 25.0
+
+
+async def engine_ttft(
+    oai, model: str, messages: list[dict], max_tokens: int, temperature: float
+) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    ttft = None
+    n = 0
+    stream = await oai.chat.completions.create(
+        model=model,
+        messages=messages,
+        stream=True,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        extra_body={"cache_prompt": False},
+        stream_options={"include_usage": True},
+    )
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
+            n += 1
+            if ttft is None:
+                ttft = time.perf_counter() - t0
+    if ttft is None:
+        raise RuntimeError("the engine streamed no content")
+    return ttft, n
+
+
+async def main(a: argparse.Namespace) -> int:
+    from openai import AsyncOpenAI
+
+    async with Client(a.url, a.api_key, admin_key=a.admin_key, timeout_s=a.timeout) as svc:
+        await svc.health()
+        dbg = await svc.debug_prompt(a.message)
+        if dbg.get("mode") != "rag" or not dbg.get("backend"):
+            print(
+                f"error: the message is answered in mode {dbg.get('mode')!r}, without the LLM: pick a question "
+                "that needs a generated answer (--message)",
+                file=sys.stderr,
+            )
+            return 1
+        be = dbg["backend"]
+        oai = AsyncOpenAI(base_url=be["base_url"], api_key=a.engine_api_key, timeout=a.timeout, max_retries=0)
+        max_tokens = int(dbg.get("max_tokens") or 300)
+        temperature = float(dbg.get("temperature") if dbg.get("temperature") is not None else 0.2)
+        rows = []
+        for i in range(a.warmup + a.pairs):
+            order = ("svc", "eng") if i % 2 == 0 else ("eng", "svc")
+            got: dict = {}
+            for who in order:
+                if who == "svc":
+                    r = await svc.chat_stream(a.message)
+                    if not r.ok or (r.done or {}).get("mode") != "rag":
+                        print(
+                            f"error: service answer failed or not rag: {r.error or (r.done or {}).get('mode')}",
+                            file=sys.stderr,
+                        )
+                        return 1
+                    got["svc"] = r.ttft_s
+                    got["svc_server"] = (r.done or {}).get("latency_ms") or {}
+                    got["backend"] = (r.done or {}).get("backend")
+                else:
+                    got["eng"], got["eng_tokens"] = await engine_ttft(
+                        oai, be["model"], dbg["messages"], max_tokens, temperature
+                    )
+            if i >= a.warmup:
+                rows.append(
+                    {
+                        "pair": i - a.warmup,
+                        "order": "+".join(order),
+                        "service_ttft_ms": got["svc"] * 1000,
+                        "engine_ttft_ms": got["eng"] * 1000,
+                        "overhead_ms": (got["svc"] - got["eng"]) * 1000,
+                        "backend": got["backend"],
+                        "server_latency_ms": got["svc_server"],
+                    }
+                )
+            print(
+                f"pair {i - a.warmup:>3} {'+'.join(order)}: service {got['svc'] * 1000:7.1f} ms, "
+                f"engine {got['eng'] * 1000:7.1f} ms",
+                file=sys.stderr,
+            )
+    over = [r["overhead_ms"] for r in rows]
+    med = bootstrap_ci(over, stat=lambda x: float(statistics.median(x)))
+    s_svc, s_eng, s_over = (
+        summarize(r[k] for r in rows) for k in ("service_ttft_ms", "engine_ttft_ms", "overhead_ms")
+    )
+    verdict = "meets" if s_over["p50"] <= TARGET_P50_MS else "misses"
+    d = Doc("AskDesk service overhead (TTFT)")
+    d.add(
+        Para(
+            f"{a.pairs} alternated pairs (+{a.warmup} warm-up) on {time.strftime('%Y-%m-%d %H:%M')}; service "
+            f"{a.url}; engine {be['base_url']} model {be['model']}; message: {a.message!r}. Raw engine requests "
+            "carry cache_prompt=false; identical messages from /api/debug/prompt."
+        ),
+        Table(
+            ["", "n", "p50 ms", "p95 ms", "mean ms", "sd ms", "min ms", "max ms"],
+            [
+                [name, s["n"], s["p50"], s["p95"], s["mean"], s["std"], s["min"], s["max"]]
+                for name, s in (("service TTFT", s_svc), ("engine TTFT", s_eng), ("overhead", s_over))
+            ],
+        ),
+        Para(
+            f"Overhead p50 {fmt(s_over['p50'], 1)} ms (95% CI of the median {fmt(med.lo, 1)}–{fmt(med.hi, 1)} ms): "
+            f"{verdict} the ≤ {TARGET_P50_MS:.0f} ms target."
+        ),
+    )
+    payload = {
+        "meta": {
+            "url": a.url,
+            "engine": be,
+            "message": a.message,
+            "pairs": a.pairs,
+            "warmup": a.warmup,
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        },
+        "summary": {
+            "service_ttft_ms": s_svc,
+            "engine_ttft_ms": s_eng,
+            "overhead_ms": s_over,
+            "overhead_p50_ci95": [med.lo, med.hi],
+            "target_p50_ms": TARGET_P50_MS,
+            "meets_target": s_over["p50"] <= TARGET_P50_MS,
+        },
+        "pairs": rows,
+    }
+    paths = write_report(Path(a.out), d, payload)
+    print(
+        f"overhead p50 {s_over['p50']:.1f} ms (service {s_svc['p50']:.1f}, engine {s_eng['p50']:.1f}); "
+        f"{verdict} target; reports: {', '.join(map(str, paths[::2]))}"
+    )
+    return 0
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--url", default="http://127.0.0.1:8000")
+    p.add_argument("--api-key", default=None)
+    p.add_argument("--admin-key", default=None)
+    p.add_argument("--engine-api-key", default="EMPTY")
+    p.add_argument("--message", default=DEFAULT_MESSAGE)
+    p.add_argument("--pairs", type=int, default=40)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--timeout", type=float, default=300.0)
+    p.add_argument("--out", default="reports/overhead")
+    return p.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse_args())))

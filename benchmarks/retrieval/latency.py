@@ -1,0 +1,95 @@
+"""Retrieval latency at 1k and 10k synthetic entries: query encoding + BM25 + dense + fusion +
+confidence, through `Retriever.search` with the real embedders (vectors of the synthetic records
+are random unit vectors: scoring cost does not depend on their values).
+
+    python benchmarks/retrieval/latency.py [--sizes 1000 10000] [--n 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from app.retrieval import Retriever  # noqa: E402
+from app.retrieval.index import KBIndex, RecordSet  # noqa: E402
+from app.settings import Settings, apply_process_env  # noqa: E402
+
+EN_WORDS = "account card transfer limit password reset login email payment refund fee loan app mobile bank " \
+    "statement branch online security verify phone address change cancel order delivery invoice tax".split()
+ZH_WORDS = "帳戶 信用卡 轉帳 限額 密碼 重設 登入 電子郵件 付款 退款 手續費 貸款 行動 銀行 對帳單 分行 網路 安全 驗證 手機 地址 變更 取消".split()
+QUERIES = ["How do I reset my online banking password?", "What is the daily transfer limit?",
+           "信用卡密碼忘記了怎麼辦？", "轉帳限額是多少", "Can I cancel an order after payment?"]  # fmt: skip
+
+
+def synth(n_entries: int, dims: list[int], seed: int = 0) -> KBIndex:
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    ids, texts, metas = [], [], []
+    for e in range(n_entries):
+        words = ZH_WORDS if e % 2 else EN_WORDS
+        sep = "" if e % 2 else " "
+        q = sep.join(rng.choices(words, k=8))
+        rel = [sep.join(rng.choices(words, k=8)) for _ in range(2)]
+        a = sep.join(rng.choices(words, k=60))
+        base = {"entry_key": f"faq-{e}", "kind": "faq", "source": "synthetic.csv", "title": q, "section": "",
+                "page": -1, "category": "", "lang": "zh-Hant" if e % 2 else "en", "question": q, "answer": a,
+                "related_questions": "\n".join(rel)}  # fmt: skip
+        for j, (fld, t) in enumerate([("question", q), ("related", rel[0]), ("related", rel[1]), ("answer", a), ("qa", q + "\n" + a)]):
+            ids.append(f"r{e}-{j}")
+            texts.append(t)
+            metas.append({**base, "field": fld})
+    sets = []
+    for d in dims:
+        v = nrng.standard_normal((len(ids), d)).astype(np.float32)
+        sets.append(RecordSet(ids, texts, metas, v / np.linalg.norm(v, axis=1, keepdims=True)))
+    return KBIndex(sets, (1, len(ids)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", nargs="*", type=int, default=[1000, 10000])
+    ap.add_argument("--n", type=int, default=200, help="timed queries per size")
+    args = ap.parse_args()
+    settings = Settings()
+    apply_process_env(settings)
+    from app.embeddings import make_embedder
+
+    embedders = [make_embedder(n, offline=settings.hf_offline) for n in settings.embedding_models]
+    rows = []
+    for size in args.sizes:
+        t0 = time.perf_counter()
+        index = synth(size, [e.dim for e in embedders])
+        build = time.perf_counter() - t0
+        retr = Retriever.from_index(index, embedders, settings)
+        for q in QUERIES * 4:  # warm-up
+            retr.search(q)
+        lat = {"all": [], "en": [], "zh": []}
+        for i in range(args.n):
+            q = QUERIES[i % len(QUERIES)]
+            t = time.perf_counter()
+            res = retr.search(q)
+            ms = (time.perf_counter() - t) * 1000
+            lat["all"].append(ms)
+            lat["zh" if res.lang.startswith("zh") else "en"].append(ms)
+        row = {"entries": size, "records": len(index.record_ids), "index_build_s": round(build, 2)}
+        for name, xs in lat.items():
+            row[f"{name}_p50_ms"] = round(float(np.percentile(xs, 50)), 2)
+            row[f"{name}_p95_ms"] = round(float(np.percentile(xs, 95)), 2)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    out = ROOT / "reports"
+    out.mkdir(exist_ok=True)
+    (out / "retrieval-latency.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

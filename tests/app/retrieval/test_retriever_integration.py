@@ -1,0 +1,87 @@
+"""Real Chroma PersistentClient on tmp_path + the real embedders (loaded once per session):
+ingest a small FAQ table and a document with the pipeline, then search through `Retriever`."""
+
+import pytest
+
+from app.errors import BadRequest
+from app.knowledge_store import KnowledgeStore, make_chroma_client
+from app.retrieval import Retriever
+from app.settings import Settings
+
+FAQ = """id,question,answer,related_questions
+pw-reset,How do I reset my online banking password?,Open the login page and choose 'Forgot password'; a code is sent to your phone.,I forgot my password|Password reset steps
+card-limit,What is the daily debit card transfer limit?,"The daily transfer limit is 50,000 dollars.",How much can I transfer per day?
+zh-lost,信用卡遺失了怎麼辦？,請立即致電客服專線掛失，並申請補發新卡。,卡片不見了要如何掛失？
+"""
+DOC = """# Branch guide
+
+## Opening hours
+
+Our branches open at 9:00 and close at 15:30 on weekdays. They are closed on public holidays.
+
+## Safe deposit boxes
+
+Safe deposit boxes can be rented at the main branch for an annual fee.
+"""
+
+
+@pytest.fixture(scope="session")
+def embedders():
+    from app.embeddings import make_embedder
+    from app.settings import apply_process_env
+
+    s = Settings()
+    apply_process_env(s)
+    return [make_embedder(n, offline=True) for n in s.embedding_models]
+
+
+@pytest.fixture
+def kb(tmp_path, embedders):
+    from ingest.pipeline import run_ingest
+
+    root = tmp_path / "kb"
+    root.mkdir()
+    (root / "faq.csv").write_text(FAQ, encoding="utf-8")
+    (root / "guide.md").write_text(DOC, encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", retrieval_refresh_s=0.0)
+    store = KnowledgeStore(make_chroma_client(settings), embedders, settings.collection)
+    run_ingest([root], store, settings)
+    return root, store, settings
+
+
+def test_faq_doc_and_unanswerable(kb):
+    root, store, settings = kb
+    r = Retriever(store, settings)
+    res = r.search("I can't remember my password, how do I reset it?")
+    assert res.lang == "en" and res.hits[0].key == "pw-reset" and res.hits[0].kind == "faq"
+    assert res.predicted_answerable and res.hits[0].answer.startswith("Open the login page")
+    assert len({h.key for h in res.hits}) == len(res.hits)
+
+    res = r.search("When do the branches open on weekdays?")
+    top = res.hits[0]
+    assert top.kind == "doc" and top.key.startswith("guide.md#") and "Opening hours" in top.key
+    assert "9:00" in top.answer and len(top.snippet) <= 200
+
+    res = r.search("我的信用卡不見了")
+    assert res.lang.startswith("zh") and res.hits[0].key == "zh-lost"
+
+    res = r.search("What is the airspeed velocity of an unladen swallow?")
+    assert not res.predicted_answerable and res.confidence < settings.retrieval_answerable_threshold
+
+    with pytest.raises(BadRequest):
+        r.search("   ")
+
+
+def test_index_rebuilt_after_reingest(kb):
+    from ingest.pipeline import run_ingest
+
+    root, store, settings = kb
+    r = Retriever(store, settings)
+    v0 = r.refresh().version
+    assert all(h.key != "fx-rate" for h in r.search("What is the euro exchange rate today?").hits)
+    with (root / "faq.csv").open("a", encoding="utf-8") as f:
+        f.write("fx-rate,Where can I see today's euro exchange rate?,Exchange rates are on the Rates page.,\n")
+    run_ingest([root], store, settings)
+    res = r.search("What is the euro exchange rate today?")
+    assert r.refresh().version != v0
+    assert res.hits[0].key == "fx-rate"

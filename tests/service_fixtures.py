@@ -1,0 +1,152 @@
+"""Reusable pytest plugin: a real AskDesk service for end-to-end tests.
+
+    pytest_plugins = ["tests.engine_fixtures", "tests.service_fixtures"]
+
+    def test_x(askdesk_service):
+        askdesk_service.url        # http://127.0.0.1:PORT
+        askdesk_service.api_key    # Bearer key (keys are enforced in this service)
+        askdesk_service.exempt_key # a rate-limit-exempt key (evals, load tests)
+        askdesk_service.admin_key  # X-Admin-Key
+
+The service is the real `askdesk serve` process, serving the sample knowledge base (knowledge/)
+ingested into real Chroma on a temp dir, answering through a real llama.cpp engine process
+(SmolLM2-135M: the only LLM weights that ship offline). Started once per test session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+KNOWLEDGE = REPO / "knowledge"
+
+
+class WebhookReceiver:
+    """A real HTTP endpoint that records what AskDesk's handoff webhook POSTs to it."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        calls = self.calls = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                calls.append(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@dataclass
+class Service:
+    url: str
+    api_key: str
+    exempt_key: str
+    admin_key: str
+    data_dir: Path
+    engine_url: str
+    engine_model: str
+    env: dict = field(repr=False, default_factory=dict)
+    webhook: WebhookReceiver | None = field(repr=False, default=None)
+    proc: subprocess.Popen | None = field(repr=False, default=None)
+
+    def headers(self, key: str | None = None) -> dict:
+        return {"Authorization": f"Bearer {key or self.api_key}"}
+
+
+def service_env(data_dir: Path, port: int, engine_url: str, engine_model: str, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDESK_")}
+    env.update({
+        "ASKDESK_DATA_DIR": str(data_dir),
+        "ASKDESK_PORT": str(port),
+        "ASKDESK_API_KEYS": json.dumps(["sk-test-key"]),
+        "ASKDESK_RATE_LIMIT_EXEMPT_KEYS": json.dumps(["sk-exempt-key"]),
+        "ASKDESK_ADMIN_KEY": "admin-test-key",
+        "ASKDESK_RATE_LIMIT": "120/minute",
+        "ASKDESK_LLM_BACKENDS": json.dumps([{"name": "llamacpp", "base_url": engine_url, "model": engine_model,
+                                            "role": "cpu", "timeout_s": 120}]),
+        "ASKDESK_WIDGET_ORIGINS": json.dumps([f"http://127.0.0.1:{port}", f"http://localhost:{port}"]),
+        "ASKDESK_WIDGET_IDENTITY_SECRET": "widget-identity-test-secret",
+    })  # fmt: skip
+    env.update(extra)
+    return env
+
+
+def start_service(env: dict, port: int, log_path: Path, timeout: float = 180) -> subprocess.Popen:
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port)],
+        env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"askdesk serve exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"askdesk serve not ready in {timeout} s: {log_path.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def ingested_sample_kb(tmp_path_factory, embedders) -> Path:
+    """knowledge/ ingested once per session into a temp data dir (real Chroma, real models)."""
+    from app.knowledge_store import KnowledgeStore, make_chroma_client
+    from app.settings import Settings
+    from ingest.pipeline import run_ingest
+
+    data_dir = tmp_path_factory.mktemp("askdesk-data")
+    s = Settings(_env_file=None, data_dir=data_dir)
+    store = KnowledgeStore(make_chroma_client(s), embedders, s.collection)
+    report = run_ingest([KNOWLEDGE], store, s)
+    assert not report.failed, report.failed
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def askdesk_service(ingested_sample_kb, llamacpp_engine, tmp_path_factory) -> Iterator[Service]:
+    port = free_port()
+    hook = WebhookReceiver()
+    env = service_env(ingested_sample_kb, port, llamacpp_engine.base_url, llamacpp_engine.model,
+                      ASKDESK_HANDOFF_WEBHOOK_URL=hook.url)
+    log_path = tmp_path_factory.mktemp("logs") / "askdesk-serve.log"
+    proc = start_service(env, port, log_path)
+    svc = Service(url=f"http://127.0.0.1:{port}", api_key="sk-test-key", exempt_key="sk-exempt-key",
+                  admin_key="admin-test-key", data_dir=ingested_sample_kb, engine_url=llamacpp_engine.base_url,
+                  engine_model=llamacpp_engine.model, env=env, proc=proc, webhook=hook)  # fmt: skip
+    try:
+        yield svc
+    finally:
+        hook.close()
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
