@@ -256,11 +256,11 @@ def test_host_css_does_not_reach_the_widget(askdesk_service, page, artifacts):
     shot(page, artifacts, "hostile-host-css")
 
 
-def _host_page(svc_url: str, api: str | None = None, key: str = "pk_demo_local") -> str:
+def _host_page(svc_url: str, api: str | None = None, key: str = "pk_demo_local", extra: str = 'data-lang="en"') -> str:
     api_attr = f' data-api="{api}"' if api else ""
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Other site</title></head>'
             f'<body><h1>Partner portal</h1><script src="{svc_url}/widget.js" data-key="{key}"{api_attr} '
-            f'data-lang="en"></script></body></html>')  # fmt: skip
+            f'{extra}></script></body></html>')  # fmt: skip
 
 
 def test_disallowed_origin_is_refused(askdesk_service, host_site, page, artifacts):
@@ -311,6 +311,25 @@ def test_only_one_global_and_destroy(askdesk_service, host_site, page):
     page.evaluate("AskDesk.open(); AskDesk.destroy()")
     left = page.evaluate("[typeof window.AskDesk, document.querySelectorAll('[data-askdesk]').length]")
     assert left == ["undefined", 0]
+
+
+def test_data_attribute_options(askdesk_service, host_site, page):
+    extra = ('data-lang="zh-Hant" data-position="bottom-left" data-color="#ffd33d" data-open="true" '
+             'data-question="筆電壞了怎麼辦" data-suggestions="甲 | 乙" data-greeting="歡迎 **同事**"')  # fmt: skip
+    page.goto(host_site.page("options.html", _host_page(askdesk_service.url, extra=extra)))
+    page.wait_for_function("window.AskDesk")
+    dialog = page.locator("[role=dialog]")
+    expect(dialog).to_be_visible()  # open on load
+    expect(page.locator("h2")).to_have_text("AskDesk 支援")  # Traditional Chinese UI strings
+    expect(page.locator("textarea")).to_have_value("筆電壞了怎麼辦")  # pre-filled, not sent
+    expect(page.locator(".suggest .chip")).to_have_count(2)
+    expect(page.locator(".greeting strong")).to_have_text("同事")
+    assert page.locator(".msg.user").count() == 0
+    assert dialog.bounding_box()["x"] == 20 and page.locator(".launcher").bounding_box()["x"] == 20
+    # a light theme colour gets dark text, so the contrast stays readable
+    assert page.locator(".launcher").evaluate("e => getComputedStyle(e).color") == "rgb(17, 17, 17)"
+    page.evaluate("AskDesk.close()")
+    expect(dialog).to_be_hidden()
 
 
 def test_rate_limited_visitor_is_told_to_wait(askdesk_service, page):
@@ -413,15 +432,3 @@ def test_conversation_survives_navigation(askdesk_service, page, artifacts):
     open_demo(other, askdesk_service)
     assert other.locator(".msg.user").count() == 0
 
-
-# DEV-ONLY-REMOVE
-import os as _os  # noqa: E402
-
-if _os.environ.get("DEV_SVC"):
-    from tests.service_fixtures import Service as _S
-
-    @pytest.fixture(scope="session")
-    def askdesk_service():
-        from pathlib import Path
-        return _S(url=_os.environ["DEV_SVC"], api_key="sk-test-key", exempt_key="sk-exempt-key",
-                  admin_key="admin-test-key", data_dir=Path("/tmp"), engine_url="", engine_model="")
