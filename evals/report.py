@@ -25,7 +25,7 @@ def model_note(meta: dict) -> str:
         bits = [p.get("id") or "?"]
         if p.get("n_params"):
             bits.append(f"{p['n_params'] / 1e6:.0f}M params")
-        if p.get("file"):
+        if p.get("file") and p.get("file") != p.get("id"):
             bits.append(p["file"])
         names.append("engine reports " + ", ".join(bits))
     text = "Engine: " + ("; ".join(names) if names else "unknown (no /ready llm list)")

@@ -45,17 +45,28 @@ def plan(backends: list[BackendView], complexity: Complexity, *, faster_margin: 
 
 
 def _prefer_measured_faster(ranked: list[BackendView], cls: str, margin: float) -> list[BackendView]:
-    """CPU stays first for short requests unless a GPU backend's measured TTFT is below
-    ``margin`` × the CPU's (then the GPU is simply faster, even for these)."""
-    cpus = [b for b in ranked if b.role == "cpu" and cls in b.ttft_ewma_s]
-    gpus = [b for b in ranked if b.role == "gpu" and cls in b.ttft_ewma_s]
+    """CPU stays first for short requests unless a GPU backend's TTFT is below ``margin`` × the
+    CPU's (then the GPU is simply faster, even for these). A backend never tried on this class is
+    judged by its TTFT on the others: with RAG context in every prompt, TTFT depends little on the
+    question, and short requests that always go to the CPU would otherwise never measure the GPU."""
+    est = {b.name: _estimate(b, cls) for b in ranked}
+    cpus = [b for b in ranked if b.role == "cpu" and est[b.name] is not None]
+    gpus = [b for b in ranked if b.role == "gpu" and est[b.name] is not None]
     if not cpus or not gpus:
         return ranked
-    best_cpu = min(b.ttft_ewma_s[cls] for b in cpus)
-    faster = [g for g in gpus if g.ttft_ewma_s[cls] < margin * best_cpu]
+    best_cpu = min(est[b.name] for b in cpus)
+    faster = [g for g in gpus if est[g.name] < margin * best_cpu]
     if not faster:
         return ranked
-    return sorted(faster, key=lambda g: g.ttft_ewma_s[cls]) + [b for b in ranked if b not in faster]
+    return sorted(faster, key=lambda g: est[g.name]) + [b for b in ranked if b not in faster]
+
+
+def _estimate(b: BackendView, cls: str) -> float | None:
+    if cls in b.ttft_ewma_s:
+        return b.ttft_ewma_s[cls]
+    if b.ttft_ewma_s:
+        return sum(b.ttft_ewma_s.values()) / len(b.ttft_ewma_s)
+    return None
 
 
 def ewma(old: float | None, new: float, alpha: float = 0.3) -> float:

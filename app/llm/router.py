@@ -160,63 +160,66 @@ class LLMRouter:
             b = self._backends[name]
             if not b.breaker.allow(time.monotonic()):
                 continue
-            started = False
-            ttft = 0.0
-            t0 = time.monotonic()
-            splitter = ThinkSplitter()
-            try:
-                stream = b.model.astream(
-                    messages,
-                    temperature=temperature,
-                    max_tokens=max_tokens,
-                    extra_body={"chat_template_kwargs": {"enable_thinking": enable_thinking}},
-                )
-                async for msg in stream:
-                    reasoning = msg.additional_kwargs.get("reasoning_content", "") or ""
-                    text = msg.content if isinstance(msg.content, str) else ""
-                    content, tag_reasoning = splitter.feed(text)
-                    reasoning += tag_reasoning
-                    usage = _usage(msg)
-                    if not (content or reasoning or usage):
+            for attempt in (1, 2):
+                started = False
+                ttft = 0.0
+                t0 = time.monotonic()
+                splitter = ThinkSplitter()
+                try:
+                    stream = b.model.astream(
+                        messages,
+                        temperature=temperature,
+                        max_tokens=max_tokens,
+                        extra_body={"chat_template_kwargs": {"enable_thinking": enable_thinking}},
+                    )
+                    async for msg in stream:
+                        reasoning = msg.additional_kwargs.get("reasoning_content", "") or ""
+                        text = msg.content if isinstance(msg.content, str) else ""
+                        content, tag_reasoning = splitter.feed(text)
+                        reasoning += tag_reasoning
+                        usage = _usage(msg)
+                        if not (content or reasoning or usage):
+                            continue
+                        if not started and (content or reasoning):
+                            started = True
+                            ttft = time.monotonic() - t0
+                            b.ttft_ewma[rc.complexity] = ewma(b.ttft_ewma.get(rc.complexity), ttft)
+                        yield LLMChunk(content=content, reasoning=reasoning, backend=name, usage=usage)
+                    content, reasoning = splitter.flush()
+                    if content or reasoning:
+                        yield LLMChunk(content=content, reasoning=reasoning, backend=name)
+                except _BACKEND_DOWN as e:
+                    if started:
+                        b.breaker.record_failure(time.monotonic())
+                        raise LLMUnavailable(f"LLM backend {name} failed mid-answer: {_short(e)}") from e
+                    if attempt == 1 and _worth_one_retry(e):
+                        # A pooled keep-alive connection the server already closed fails like this;
+                        # a dead engine refuses again within a millisecond, so one retry is cheap.
+                        log.info("LLM backend %s: connection failed (%s); retrying once", name, _short(e))
                         continue
-                    if not started and (content or reasoning):
-                        started = True
-                        ttft = time.monotonic() - t0
-                        b.ttft_ewma[rc.complexity] = ewma(b.ttft_ewma.get(rc.complexity), ttft)
-                    yield LLMChunk(content=content, reasoning=reasoning, backend=name, usage=usage)
-                content, reasoning = splitter.flush()
-                if content or reasoning:
-                    yield LLMChunk(content=content, reasoning=reasoning, backend=name)
-            except _BACKEND_DOWN as e:
-                b.breaker.record_failure(time.monotonic())
-                if started:
-                    raise LLMUnavailable(f"LLM backend {name} failed mid-answer: {_short(e)}") from e
-                log.warning(
-                    "LLM backend %s failed before the first token (%s); trying the next", name, _short(e)
-                )
-                errors.append(f"{name}: {_short(e)}")
-                continue
-            except openai.APIStatusError as e:  # 4xx: the request, not the backend, is at fault
+                    b.breaker.record_failure(time.monotonic())
+                    log.warning(
+                        "LLM backend %s failed before the first token (%s); trying the next", name, _short(e)
+                    )
+                    errors.append(f"{name}: {_short(e)}")
+                    break
+                except openai.APIStatusError as e:  # 4xx: the request, not the backend, is at fault
+                    b.breaker.record_success()
+                    raise LLMUnavailable(f"LLM backend {name} rejected the request: {_short(e)}") from e
+                except Exception as e:  # a malformed response or a client bug: count it, never leak it
+                    b.breaker.record_failure(time.monotonic())
+                    log.exception("LLM backend %s: unexpected error", name)
+                    if started:
+                        raise LLMUnavailable(f"LLM backend {name} failed mid-answer: {_short(e)}") from e
+                    errors.append(f"{name}: {_short(e)}")
+                    break
                 b.breaker.record_success()
-                raise LLMUnavailable(f"LLM backend {name} rejected the request: {_short(e)}") from e
-            except Exception as e:  # a malformed response or a client bug: count it, never leak it
-                b.breaker.record_failure(time.monotonic())
-                log.exception("LLM backend %s: unexpected error", name)
-                if started:
-                    raise LLMUnavailable(f"LLM backend {name} failed mid-answer: {_short(e)}") from e
-                errors.append(f"{name}: {_short(e)}")
-                continue
-            b.breaker.record_success()
-            self.served[name] += 1
-            log.info(
-                "llm request served by %s (class=%s call=%s ttft=%.3fs total=%.3fs)",
-                name,
-                rc.complexity,
-                call_type,
-                ttft,
-                time.monotonic() - t0,
-            )
-            return
+                self.served[name] += 1
+                log.info(
+                    "llm request served by %s (class=%s call=%s ttft=%.3fs total=%.3fs)",
+                    name, rc.complexity, call_type, ttft, time.monotonic() - t0,
+                )  # fmt: skip
+                return
         detail = "; ".join(errors) if errors else self._none_available_msg()
         raise LLMUnavailable(f"no LLM backend could serve the request ({detail})")
 
@@ -290,6 +293,11 @@ def _usage(msg: object) -> dict | None:
         "completion_tokens": um.get("output_tokens", 0),
         "total_tokens": um.get("total_tokens", 0),
     }
+
+
+def _worth_one_retry(e: BaseException) -> bool:
+    """Connection-level failures other than timeouts (a timeout already cost its full wait)."""
+    return isinstance(e, openai.APIConnectionError) and not isinstance(e, openai.APITimeoutError)
 
 
 def _short(e: BaseException) -> str:

@@ -63,7 +63,12 @@ def workload(n: int, seed: int = 0) -> list[tuple[str, str]]:
     return items
 
 
+USE_CONTEXT = True
+
+
 def messages(question: str) -> list:
+    if not USE_CONTEXT:  # the article's setting: the bare question
+        return [HumanMessage(question)]
     return [SystemMessage(SYSTEM + "\n\n" + CONTEXT), HumanMessage(question)]
 
 
@@ -139,7 +144,10 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=30)
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--models-dir", type=Path, default=Path(tempfile.gettempdir()) / "askdesk-bench-models")
+    ap.add_argument("--no-context", action="store_true", help="bare questions (ARTICLE §3), no RAG context")
     a = ap.parse_args()
+    global USE_CONTEXT
+    USE_CONTEXT = not a.no_context
     items = workload(a.requests)
     cpu_proc = start_engine("llamacpp", a.models_dir)
     gpu_proc = start_engine("vllm", a.models_dir)
@@ -200,10 +208,10 @@ def main() -> None:
         )
         + f" | {after['served']} |"
     )
+    shape = "RAG-shaped requests (~250-token context each)" if USE_CONTEXT else "bare questions (no context)"
     md = (
         "# Routing benchmark\n\nMixed workload of "
-        f"{len(items)} RAG-shaped requests (50/30/20 short/medium/"
-        "complex, ~250-token context each), sequential, max_tokens "
+        f"{len(items)} {shape}, 50/30/20 short/medium/complex, sequential, max_tokens "
         f"{a.max_tokens}. Both engines on the same "
         "2-core CPU (vLLM CPU stands in for the GPU backend). TTFT as seen by LLMRouter (client side).\n\n"
         + "\n".join(lines)
@@ -214,7 +222,9 @@ def main() -> None:
         )
         + "\n"
     )
-    md_path, js_path = write_report("serving-routing", md, {"summaries": summaries, "runs": runs})
+    md_path, js_path = write_report(
+        "serving-routing" + ("" if USE_CONTEXT else "-bare"), md, {"summaries": summaries, "runs": runs}
+    )
     print(md)
     print(f"wrote {md_path} and {js_path}")
 

@@ -35,3 +35,11 @@ def test_short_goes_to_gpu_when_measured_faster():
 def test_ewma():
     assert ewma(None, 1.0) == 1.0
     assert abs(ewma(1.0, 0.0, alpha=0.25) - 0.75) < 1e-9
+
+
+def test_gpu_never_tried_on_short_is_judged_by_its_other_classes():
+    cpu = BackendView("cpu", "cpu", ttft_ewma_s={"short": 0.30})
+    gpu = BackendView("gpu", "gpu", ttft_ewma_s={"medium": 0.04, "complex": 0.06})
+    assert plan([gpu, cpu], "short") == ["gpu", "cpu"]
+    unmeasured = BackendView("gpu", "gpu")
+    assert plan([unmeasured, cpu], "short") == ["cpu", "gpu"]
