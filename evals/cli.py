@@ -119,7 +119,7 @@ def run_cmd(
     with bar:
         records, meta = asyncio.run(run_cases(cases, convs, opts, tick))
 
-    embed = _e5_passages() if (similarity and chat) else None
+    embed = scoring.batched_embed(records, _e5_passages()) if (similarity and chat) else None
     for rec in records:
         scoring.score_record(rec, embed=embed, judge=judge)
     rep = scoring.aggregate(records)

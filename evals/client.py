@@ -121,8 +121,11 @@ class Client:
             raise ServiceError(f"/api/admin/log: HTTP {r.status_code}: {r.text[:200]}")
         return r.text
 
-    async def chat_stream(self, message: str, session_id: str | None = None, **extra) -> ChatResult:
-        """POST /api/chat with stream=true; times TTFT from the SSE token events."""
+    async def chat_stream(
+        self, message: str, session_id: str | None = None, *, until_first_token: bool = False, **extra
+    ) -> ChatResult:
+        """POST /api/chat with stream=true; times TTFT from the SSE token events. With
+        ``until_first_token`` the stream is closed at the first token (``ok`` then means it came)."""
         body = {"message": message, "stream": True, **extra}
         if session_id:
             body["session_id"] = session_id
@@ -151,6 +154,9 @@ class Client:
                             res.ttft_s = now
                         res.token_events += 1
                         parts.append(_field(ev.data, "text"))
+                        if until_first_token:
+                            res.ok = True
+                            break
                     elif ev.event == "sources":
                         res.sources_event = _load(ev.data)
                     elif ev.event == "done":
@@ -165,6 +171,9 @@ class Client:
             res.error = f"{type(e).__name__}: {e}"
             res.error_kind = "dropped" if parts or res.sources_event else "exception"
         res.total_s = time.perf_counter() - t0
+        if until_first_token and res.ok:
+            res.text = "".join(parts)
+            return res
         res.text = parts and "".join(parts) or ((res.done or {}).get("answer") or "")
         if res.done is not None and res.error is None:
             res.ok = True

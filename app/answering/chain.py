@@ -114,7 +114,29 @@ class AnswerChain:
                                 "sources": [s.model_dump() for s in sources]})  # fmt: skip
         if d.mode == "faq":
             text = to_script(d.hits[0].answer, turn.lang)
-            yield Event("token", {"text": text})
+            if self.s.faq_adapt_with_llm:
+                adapted: list[str] = []
+                try:
+                    async for chunk in self.router.astream(
+                        self.rag_messages(x["standalone"], d.hits, turn.lang), question=x["standalone"],
+                        call_type="answer", temperature=self.s.rag_temperature, max_tokens=self.s.rag_max_tokens,
+                    ):  # fmt: skip
+                        done["backend"] = chunk.backend or done["backend"]
+                        if chunk.content:
+                            adapted.append(chunk.content)
+                            yield Event("token", {"text": chunk.content})
+                except LLMUnavailable:
+                    if adapted:
+                        raise
+                candidate = clean_citations("".join(adapted), 1)
+                if adapted and not prompts.says_idk(candidate):
+                    text = candidate
+                else:  # the curated answer is the safe fallback when the LLM is down or unsure
+                    done["backend"] = None
+                    yield Event("token", {"text": ("\n\n" if adapted else "") + text})
+                    text = ("".join(adapted) + "\n\n" + text) if adapted else text
+            else:
+                yield Event("token", {"text": text})
             yield Event("done", {**done, "answer": text, "sources": sources,
                                  "latency_ms": {"retrieval": t_retrieved, "ttft": _ms(turn.started), "total": _ms(turn.started)}})  # fmt: skip
             return

@@ -95,15 +95,20 @@ class AnswerService:
             await asyncio.shield(asyncio.to_thread(self.conv.log_exchange, **record))
 
     async def answer(self, ask: Ask) -> ChatResponse:
-        """Collected version of `stream` (non-streaming APIs). Raises on an error event."""
+        """Collected version of `stream` (non-streaming APIs). Raises on an error event.
+
+        The stream is consumed to its end so the exchange is logged before the response leaves."""
+        final: Event | None = None
         async for ev in self.stream(ask):
-            if ev.kind == "done":
-                return ChatResponse(**ev.data)
-            if ev.kind == "error":
-                if ev.data["code"] == "llm_unavailable":
-                    raise LLMUnavailable(ev.data["message"])
-                raise AskDeskError(ev.data["message"])
-        raise AskDeskError("the answer stream ended without an answer")
+            if ev.kind in ("done", "error"):
+                final = ev
+        if final is None:
+            raise AskDeskError("the answer stream ended without an answer")
+        if final.kind == "error":
+            if final.data["code"] == "llm_unavailable":
+                raise LLMUnavailable(final.data["message"])
+            raise AskDeskError(final.data["message"])
+        return ChatResponse(**final.data)
 
     async def _finish(self, data: dict, sid: str, mid: str, ask: Ask) -> ChatResponse:
         handoff = None

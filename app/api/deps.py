@@ -49,7 +49,7 @@ def caller(request: Request) -> Caller:
         origin = request.headers.get("origin")
         if widget_key not in s.widget_keys:
             raise APIError(401, "unknown widget key", type="authentication_error", code="invalid_widget_key")
-        if origin not in s.widget_origins:
+        if origin not in s.allowed_widget_origins:
             raise APIError(403, f"origin {origin!r} is not allowed to use this widget", type="permission_error",
                            code="origin_not_allowed")  # fmt: skip
         visitor = request.headers.get("x-askdesk-visitor") or (request.client.host if request.client else "?")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -26,6 +26,7 @@ from app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
+WIDGET_PATHS = ("/api/chat", "/api/feedback", "/api/handoff")
 
 
 @dataclass
@@ -83,11 +84,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="AskDesk", version="0.1.0", lifespan=lifespan,
                   description="FAQ support bot: native chat API, OpenAI-compatible API, search, admin.")  # fmt: skip
     install_handlers(app)
-    origins = list(dict.fromkeys(settings.cors_origins + settings.widget_origins))
+    origins = list(dict.fromkeys(settings.cors_origins + settings.allowed_widget_origins))
     app.add_middleware(
         CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-AskDesk-Widget-Key", "X-AskDesk-Visitor", "X-Admin-Key"],
     )  # fmt: skip
+
+    @app.middleware("http")
+    async def widget_refusals_readable(request: Request, call_next):
+        """CORSMiddleware answers a disallowed origin's preflight with a bare 400, so a widget on a
+        page that is not allowlisted could only say "unreachable". Let widget preflights through and
+        make refusals (401/403, never answers) readable, so it can say "not allowed here"."""
+        origin = request.headers.get("origin")
+        if not origin or origin in origins or request.url.path not in WIDGET_PATHS:
+            return await call_next(request)
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={
+                "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Methods": "POST",
+                "Access-Control-Allow-Headers": "Content-Type, X-AskDesk-Widget-Key, X-AskDesk-Visitor",
+                "Access-Control-Max-Age": "600", "Vary": "Origin"})  # fmt: skip
+        response = await call_next(request)
+        if response.status_code in (401, 403):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):

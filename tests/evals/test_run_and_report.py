@@ -160,3 +160,19 @@ def test_coverage_against_the_standin():
     assert used == "tfidf" and t == C.clustering.TFIDF_THRESHOLD
     assert groups[0]["size"] == 4 and len(groups[0]["questions"]) == 2  # the two sabbatical questions
     assert groups[0]["best_match"]["id"] == "hr-leave-001"
+
+
+def test_batched_embed_encodes_once():
+    calls = []
+
+    def embed(texts):
+        calls.append(list(texts))
+        return [[float(len(t)), 1.0] for t in texts]
+
+    recs = [{"chat": {"mode": "rag", "answer": "a 答案"}, "expected_answer": "答案"},
+            {"chat": {"mode": "faq", "answer": "x"}, "expected_answer": "y"}]
+    cached = scoring.batched_embed(recs, embed)
+    assert len(calls) == 1 and sorted(calls[0]) == ["a 答案", "答案"]
+    assert cached(["答案"]) == [[2.0, 1.0]] and len(calls) == 1
+    cached(["new"])
+    assert calls[-1] == ["new"]
