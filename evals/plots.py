@@ -5,6 +5,27 @@ from __future__ import annotations
 import base64
 import io
 import math
+from functools import lru_cache
+
+
+CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "Droid Sans Fallback")
+
+
+@lru_cache(maxsize=1)
+def _register_cjk_fonts() -> None:
+    """CJK questions need a CJK font in the fallback list (glyph warnings and boxes otherwise); a font
+    installed after matplotlib built its cache is not in it, so register the usual ones by path."""
+    from matplotlib import font_manager as fm
+
+    names = {f.name for f in fm.fontManager.ttflist}
+    if "WenQuanYi Micro Hei" in names or "Noto Sans CJK SC" in names:
+        return
+    for path in fm.findSystemFonts():
+        if any(k in path.lower() for k in ("wqy", "notosanscjk", "droidsansfallback")):
+            try:
+                fm.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                pass
 
 
 def _plt():
@@ -15,15 +36,12 @@ def _plt():
 
     import matplotlib.pyplot as plt
 
-    # CJK questions: fall back to a CJK font where one is installed (glyph warnings otherwise)
-    plt.rcParams["font.sans-serif"] = [
-        "DejaVu Sans",
-        "WenQuanYi Micro Hei",
-        "Noto Sans CJK SC",
-        "Noto Sans CJK JP",
-        "Microsoft YaHei",
-        "PingFang SC",
-    ]
+    _register_cjk_fonts()
+    # an explicit family list (not the generic "sans-serif") makes matplotlib fall back glyph by glyph
+    from matplotlib import font_manager as fm
+
+    have = {f.name for f in fm.fontManager.ttflist}
+    plt.rcParams["font.family"] = ["DejaVu Sans"] + [f for f in CJK_FONTS if f in have]
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
     return plt
@@ -79,7 +97,9 @@ def coverage_chart(n_covered: int, n_uncovered: int, clusters: list[dict], top: 
     if n_covered + n_uncovered == 0:
         return None
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 2.4]})
+    fig, axes = plt.subplots(
+        1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 2.4]}, layout="constrained"
+    )
     axes[0].bar(["covered", "not covered"], [n_covered, n_uncovered], color=["#54A24B", "#E45756"])
     axes[0].set_title("questions")
     cl = clusters[:top]

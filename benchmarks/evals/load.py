@@ -66,7 +66,7 @@ async def run_level(client: Client, questions: list[str], concurrency: int, seco
     samples = Counter(r["error"] for r in results if not r["ok"])
     return {
         "concurrency": concurrency,
-        "seconds": seconds,
+        "seconds": int(seconds),
         "wall_s": wall,
         "requests": len(results),
         "completed": len(ok),

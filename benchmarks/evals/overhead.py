@@ -179,7 +179,7 @@ async def main(a: argparse.Namespace) -> int:
     paths = write_report(Path(a.out), d, payload)
     print(
         f"overhead p50 {s_over['p50']:.1f} ms (service {s_svc['p50']:.1f}, engine {s_eng['p50']:.1f}); "
-        f"{verdict} target; reports: {', '.join(map(str, paths[::2]))}"
+        f"{verdict} (target p50 ≤ {TARGET_P50_MS:.0f} ms); reports: {', '.join(map(str, paths[::2]))}"
     )
     return 0
 

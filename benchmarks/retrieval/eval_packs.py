@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import random
 import sys
 import time
 from pathlib import Path
@@ -161,7 +160,7 @@ def markdown(reps: list[dict], lodo_rows: list[dict], settings: Settings) -> str
         hdr = "| threshold | folds: unanswerable flagged (mean / min) | folds: answerable kept (mean / min) |"
         if real:
             hdr += " real unanswerable flagged | FAQ-answered kept | doc-answered kept |"
-        L += [hdr, "|---" * hdr.count("|")[:-1] if False else "|" + "---|" * (hdr.count("|") - 1)]
+        L += [hdr, "|" + "---|" * (hdr.count("|") - 1)]
         for t, na in rep["no_answer"].items():
             fo = na["folds"]
             row = f"| {t}{' (default)' if t == settings.retrieval_answerable_threshold else ''} | {fo['flagged_mean']:.3f} / {fo['flagged_min']:.3f} | {fo['kept_mean']:.3f} / {fo['kept_min']:.3f} |"

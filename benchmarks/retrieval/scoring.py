@@ -5,7 +5,6 @@ on the full KB and on left-out folds, and turn the runs into rows for metrics an
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,6 +162,3 @@ def faq_direct(runs: list[Run], threshold: float) -> tuple[int, int, int]:
     sel = [r for r in runs if r.top_kind == "faq" and r.confidence >= threshold]
     return len(sel), sum(r.correct for r in sel), len(runs)
 
-
-def with_calibration(weights: Mapping, calibration) -> tuple:
-    return weights, calibration
