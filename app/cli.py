@@ -32,7 +32,10 @@ def _register() -> None:
 def main() -> None:
     _register()
     try:
-        cli(standalone_mode=False)
+        # standalone_mode=False returns a command's typer.Exit code instead of exiting: pass it on
+        rc = cli(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except AskDeskError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(1)

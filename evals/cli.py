@@ -102,7 +102,8 @@ def run_cmd(
         more_cases, more_convs = load_dataset(conversations)
         cases, convs = cases + more_cases, convs + more_convs
     if limit:
-        cases, convs = cases[:limit], convs[: max(0, limit - len(cases))] if len(cases) < limit else []
+        room = max(0, limit - len(cases))  # conversations fill what the questions leave
+        cases, convs = cases[:limit], convs[:room]
     if not cases and not convs:
         raise BadRequest(f"{dataset}: no questions")
     judge = None

@@ -86,7 +86,18 @@ class AnswerChain:
         return text
 
     async def _retrieve(self, x: dict) -> SearchResult:
-        return await asyncio.to_thread(self.retriever.search, x["standalone"], max(self.s.top_k, self.s.rag_context_k))
+        k = max(self.s.top_k, self.s.rag_context_k)
+        turn: Turn | None = x.get("turn")
+        result = await asyncio.to_thread(self.retriever.search, x["standalone"], k)
+        if turn is not None and turn.history:
+            # a small model's rewrite can lose the topic: also try the previous question + this one
+            # and keep whichever retrieval is more confident
+            joined = f"{turn.history[-1][0]} {turn.message}"
+            if joined != x["standalone"]:
+                alt = await asyncio.to_thread(self.retriever.search, joined, k)
+                if alt.confidence > result.confidence:
+                    return alt
+        return result
 
     def _decide(self, x: dict) -> Decision:
         return decide(x["retrieval"], self.thresholds)
@@ -107,7 +118,7 @@ class AnswerChain:
         sources = to_sources(d.hits)
         done = {
             "mode": d.mode, "confidence": round(d.confidence, 4), "lang": turn.lang,
-            "rewritten_query": x["standalone"] if turn.history else None,
+            "rewritten_query": result.query if turn.history else None,
             "backend": None, "reasoning": None, "handoff_reason": None,
         }  # fmt: skip
         yield Event("sources", {"mode": d.mode, "confidence": done["confidence"],
@@ -118,7 +129,7 @@ class AnswerChain:
                 adapted: list[str] = []
                 try:
                     async for chunk in self.router.astream(
-                        self.rag_messages(x["standalone"], d.hits, turn.lang), question=x["standalone"],
+                        self.rag_messages(result.query, d.hits, turn.lang), question=result.query,
                         call_type="answer", temperature=self.s.rag_temperature, max_tokens=self.s.rag_max_tokens,
                     ):  # fmt: skip
                         done["backend"] = chunk.backend or done["backend"]
@@ -147,14 +158,14 @@ class AnswerChain:
                                  "latency_ms": {"retrieval": t_retrieved, "ttft": _ms(turn.started), "total": _ms(turn.started)}})  # fmt: skip
             return
         # rag
-        messages = self.rag_messages(x["standalone"], d.hits, turn.lang)
+        messages = self.rag_messages(result.query, d.hits, turn.lang)
         parts: list[str] = []
         reasoning: list[str] = []
         ttft = None
         backend = None
         usage = None
         async for chunk in self.router.astream(
-            messages, question=x["standalone"], call_type="answer", enable_thinking=turn.enable_thinking,
+            messages, question=result.query, call_type="answer", enable_thinking=turn.enable_thinking,
             temperature=self.s.rag_temperature, max_tokens=self.s.rag_max_tokens,
         ):  # fmt: skip
             backend = chunk.backend or backend
