@@ -170,7 +170,8 @@ class LLMRouter:
                         messages,
                         temperature=temperature,
                         max_tokens=max_tokens,
-                        extra_body={"chat_template_kwargs": {"enable_thinking": enable_thinking}},
+                        extra_body={**b.cfg.extra_body,
+                                    "chat_template_kwargs": {"enable_thinking": enable_thinking}},
                     )
                     async for msg in stream:
                         reasoning = msg.additional_kwargs.get("reasoning_content", "") or ""
