@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     # --- answering -------------------------------------------------------------------------------
     company_name: str = "Northwind Harbor"
     faq_direct_threshold: float = 0.85  # top FAQ hit confidence for a verbatim curated answer (no LLM)
+    # the chat answers (rag) down to this retrieval confidence, below the search API's answerable
+    # threshold; the prompt's "say you don't know" is the second line (measured: reports/eval-*.md)
+    no_answer_threshold: float = 0.25
     faq_adapt_with_llm: bool = False  # let the LLM tailor a curated FAQ answer to the question (slower)
     rag_context_min_confidence: float = 0.15
     rag_context_k: int = 4

@@ -8,6 +8,7 @@ langchain-openai, with failover); faq and no_answer answers never touch the LLM.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda, RunnablePassthrough
 
 from app.answering import prompts
+from app.answering.guard import rule_lines, unusable
 from app.answering.citations import clean_citations, order_by_citation, to_sources
 from app.answering.lang import to_script
 from app.answering.policy import Decision, Thresholds, decide
@@ -23,6 +25,8 @@ from app.errors import LLMUnavailable
 from app.llm.text import split_think
 from app.retrieval import Retriever, SearchResult
 from app.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,6 +60,7 @@ class AnswerChain:
         self.s = settings
         self.thresholds = Thresholds(
             faq_direct=settings.faq_direct_threshold,
+            no_answer=settings.no_answer_threshold,
             context_min=settings.rag_context_min_confidence,
             context_k=settings.rag_context_k,
         )
@@ -184,7 +189,12 @@ class AnswerChain:
         done["usage"] = usage
         if turn.return_reasoning:
             done["reasoning"] = "".join(reasoning) or None
-        if prompts.says_idk(answer):
+        problem = unusable(answer, rule_lines(messages[0].content))
+        if problem:
+            log.info("generated answer replaced: %s", problem)
+            answer = self.no_answer_text(turn.lang)
+            done["guard"] = problem
+        if problem or prompts.says_idk(answer):
             done["mode"] = "no_answer"
             done["handoff_reason"] = "no_answer"
         yield Event("done", {**done, "answer": answer, "sources": order_by_citation(sources, answer),

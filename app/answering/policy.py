@@ -18,6 +18,7 @@ Mode = Literal["faq", "rag", "no_answer"]
 @dataclass(frozen=True)
 class Thresholds:
     faq_direct: float  # confidence at or above which a top FAQ hit is returned verbatim
+    no_answer: float  # top confidence below which the knowledge base is taken to have no answer
     context_min: float  # hits below this confidence are not shown to the LLM
     context_k: int
 
@@ -31,7 +32,9 @@ class Decision:
 
 def decide(result: SearchResult, t: Thresholds) -> Decision:
     hits = result.hits
-    if not hits or not result.predicted_answerable:
+    # below retrieval's own "answerable" threshold but above this lower one, the LLM still gets
+    # the passages and is told to say it does not know: a second line of defence, fewer refusals
+    if not hits or hits[0].confidence < t.no_answer:
         return Decision("no_answer", hits[:3], result.confidence if hits else 0.0)
     top = hits[0]
     if top.kind == "faq" and top.confidence >= t.faq_direct:

@@ -2,7 +2,7 @@ from app.answering.citations import clean_citations, cited_numbers, order_by_cit
 from app.answering.policy import Thresholds, decide
 from app.retrieval import Hit, SearchResult
 
-T = Thresholds(faq_direct=0.8, context_min=0.15, context_k=3)
+T = Thresholds(faq_direct=0.8, no_answer=0.25, context_min=0.15, context_k=3)
 
 
 def hit(key, conf, kind="faq", score=None):
@@ -28,7 +28,8 @@ def test_confident_document_hit_goes_to_rag():
 
 def test_middling_faq_goes_to_rag_and_unanswerable_to_no_answer():
     assert decide(result([hit("a", 0.6)]), T).mode == "rag"
-    assert decide(result([hit("a", 0.95)], answerable=False), T).mode == "no_answer"
+    assert decide(result([hit("a", 0.3)], answerable=False), T).mode == "rag"  # between the thresholds
+    assert decide(result([hit("a", 0.2)], answerable=False), T).mode == "no_answer"
     assert decide(result([], answerable=False), T).mode == "no_answer"
 
 

@@ -1,0 +1,38 @@
+"""Is a generated answer usable? (pure). Small models sometimes echo the prompt's scaffolding or
+its rules, or loop on one sentence; such text is replaced by the honest no-answer reply."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+SCAFFOLD = ("<context>", "</context>", "<question>", "</question>")
+_SPLIT = re.compile(r"(?<=[.!?。！？\n])")
+_NUMBERING = re.compile(r"^\s*\d+[.、)]\s*")
+
+
+def _norm(text: str) -> str:
+    text = _NUMBERING.sub("", text).replace("<", "").replace(">", "")
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def rule_lines(system_prompt: str) -> list[str]:
+    """The lines of a system prompt long enough that seeing one in an answer means a leak."""
+    return [n for n in (_norm(line) for line in system_prompt.splitlines()) if len(n) >= 12]
+
+
+def unusable(answer: str, rules: list[str]) -> str | None:
+    """Why the answer cannot be shown (None when it can)."""
+    low = answer.lower()
+    if any(tag in low for tag in SCAFFOLD):
+        return "echoes the prompt's tags"
+    flat = _norm(answer)
+    for rule in rules:
+        if rule[:40] in flat:
+            return "repeats the system rules"
+    sentences = [s for s in (_norm(x) for x in _SPLIT.split(answer)) if len(s) >= 8]
+    if sentences:
+        top, n = Counter(sentences).most_common(1)[0]
+        if n >= 3:
+            return "loops on one sentence"
+    return None

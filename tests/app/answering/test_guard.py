@@ -1,0 +1,18 @@
+from app.answering import prompts
+from app.answering.guard import rule_lines, unusable
+
+SYSTEM = prompts.rag_prompt("zh").format_messages(**prompts.rag_inputs(question="q", passages=[], lang="zh", company="NWH"))[0].content
+RULES = rule_lines(SYSTEM)
+
+
+def test_good_answers_pass():
+    assert unusable("入职满一年有 10 天带薪年假 [1]。", RULES) is None
+    assert unusable("Book rooms in Outlook [1]. Rooms are released after 15 minutes [2].", RULES) is None
+
+
+def test_scaffolding_rule_leaks_and_loops_are_caught():
+    assert unusable("<context> [1] 邮件签名模板在哪下载 <question>", RULES) == "echoes the prompt's tags"
+    leak = "你是NWH的内部客服助手！ 规则： 1. 只能使用 <context> 中编号段落里的事实回答。"
+    assert unusable(leak.replace("<context>", "context"), RULES) == "repeats the system rules"
+    loop = "I'm not a loaner. " * 4
+    assert unusable(loop, RULES) == "loops on one sentence"
