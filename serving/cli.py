@@ -24,11 +24,17 @@ class Engine(str, Enum):
     vllm = "vllm"
 
 
-def _wait_for_stop(child=None) -> int | None:
-    """Block until SIGTERM/SIGINT (returns None) or until ``child`` exits (returns its code)."""
+def _stop_on_signals() -> threading.Event:
+    """Install SIGTERM/SIGINT handlers now: before `ready:` is printed, so a supervisor that stops
+    the engine right after reading it is never racing the default handler."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _wait_for_stop(stop: threading.Event, child=None) -> int | None:
+    """Block until a stop signal (returns None) or until ``child`` exits (returns its code)."""
     while not stop.wait(0.5):
         if child is not None and child.poll() is not None:
             return child.returncode
@@ -65,6 +71,7 @@ def serve(
     from serving.net import ensure_port_free
 
     ensure_port_free(host, port)  # before resolving (and maybe building) a model
+    stop = _stop_on_signals()
     if eng == "llamacpp":
         from serving.llamacpp import start_llamacpp
         from serving.models import resolve_gguf
@@ -84,7 +91,7 @@ def serve(
         )
         typer.echo(f"ready: {srv.base_url}", color=False)
         sys.stdout.flush()
-        _wait_for_stop()
+        _wait_for_stop(stop)
         del srv  # the xllamacpp server stops with its object
         typer.echo("stopped", err=True)
         return
@@ -107,7 +114,7 @@ def serve(
     )
     typer.echo(f"ready: {vp.base_url}", color=False)
     sys.stdout.flush()
-    code = _wait_for_stop(vp.proc)
+    code = _wait_for_stop(stop, vp.proc)
     vp.stop()
     if code is not None:
         raise LLMUnavailable(f"vLLM exited with code {code}: {vp.last_error()}")
