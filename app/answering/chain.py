@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda, RunnablePassthrough
 
 from app.answering import prompts
-from app.answering.guard import rule_lines, unusable
+from app.answering.guard import rule_lines, trim_loops, unusable
 from app.answering.citations import clean_citations, order_by_citation, to_sources
 from app.answering.lang import to_script
 from app.answering.policy import Decision, Thresholds, decide
@@ -189,6 +189,7 @@ class AnswerChain:
         done["usage"] = usage
         if turn.return_reasoning:
             done["reasoning"] = "".join(reasoning) or None
+        answer = trim_loops(answer)
         problem = unusable(answer, rule_lines(messages[0].content))
         if problem:
             log.info("generated answer replaced: %s", problem)

@@ -1,10 +1,9 @@
 """Is a generated answer usable? (pure). Small models sometimes echo the prompt's scaffolding or
-its rules, or loop on one sentence; such text is replaced by the honest no-answer reply."""
+its rules (replaced by the honest no-answer reply) or loop on one sentence (trimmed)."""
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 SCAFFOLD = ("<context>", "</context>", "<question>", "</question>")
 _SPLIT = re.compile(r"(?<=[.!?。！？\n])")
@@ -30,9 +29,18 @@ def unusable(answer: str, rules: list[str]) -> str | None:
     for rule in rules:
         if rule[:40] in flat:
             return "repeats the system rules"
-    sentences = [s for s in (_norm(x) for x in _SPLIT.split(answer)) if len(s) >= 8]
-    if sentences:
-        top, n = Counter(sentences).most_common(1)[0]
-        if n >= 3:
-            return "loops on one sentence"
     return None
+
+
+def trim_loops(answer: str) -> str:
+    """Drop sentences the model already said (small models loop); the first occurrence stays, so
+    facts in a looping answer survive."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for piece in _SPLIT.split(answer):
+        key = _norm(piece)
+        if len(key) >= 8 and key in seen:
+            continue
+        seen.add(key)
+        kept.append(piece)
+    return re.sub(r"\n{3,}", "\n\n", "".join(kept)).strip()
