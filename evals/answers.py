@@ -20,6 +20,8 @@ human-graded answers exist yet): read it beside containment, not as the verdict.
 
 from __future__ import annotations
 
+from app.answering.citations import cited_numbers  # the service's own reading of [n]
+
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -33,7 +35,6 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _LATIN = re.compile(r"[a-z]+")
 _CODE = re.compile(r"\b(?=[a-z0-9._-]*\d)[a-z0-9][a-z0-9._-]*\b")
-_CITE = re.compile(r"\[(\d{1,3})\]")
 _STOP = frozenset(
     [
         "the",
@@ -211,16 +212,6 @@ def semantic_similarity(answer: str, expected: str, embed: Callable[[list[str]],
     """Cosine of the two texts' embeddings; ``embed`` maps texts to vectors (e.g. E5().passage)."""
     va, vb = embed([to_simplified(answer), to_simplified(expected)])
     return cosine_similarity(va, vb)
-
-
-def cited_numbers(answer: str) -> list[int]:
-    """The ``[n]`` markers an answer cites, in order of first appearance."""
-    seen: list[int] = []
-    for m in _CITE.finditer(answer):
-        n = int(m.group(1))
-        if n not in seen:
-            seen.append(n)
-    return seen
 
 
 def cited_sources(answer: str, sources: Sequence[dict]) -> list[dict]:

@@ -23,6 +23,7 @@ async def models(request: Request, _: CallerDep) -> ModelList:
 @router.post("/chat/completions")
 async def chat_completions(req: OAIChatRequest, request: Request, _: CallerDep):
     st = get_state(request)
+    # `user` comes from an API-key holder (a trusted system), unlike widget visitors
     ask = openai_serving.to_ask(req, st.settings.model_names, user=req.user)
     if req.stream:
         chunks = openai_serving.stream_chunks(req, st.answers.stream(ask), lambda d: st.metrics.observe("openai", d))
