@@ -51,6 +51,18 @@ def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 1)
 
 
+def _latency(turn: Turn, retrieval_ms: float, ttft_ms: float | None = None) -> dict[str, float]:
+    total = _ms(turn.started)
+    return {"retrieval": retrieval_ms, "ttft": ttft_ms or total, "total": total}
+
+
+def vet(raw: str, n_sources: int, system_prompt: str) -> tuple[str, str | None]:
+    """A generated answer cleaned (dangling citations, repeated sentences), and why it cannot be
+    shown at all (None when it can)."""
+    answer = trim_loops(clean_citations(raw, n_sources))
+    return answer, unusable(answer, rule_lines(system_prompt))
+
+
 class AnswerChain:
     """Holds the parts (built once at startup) and composes them with LCEL."""
 
@@ -131,36 +143,17 @@ class AnswerChain:
         if d.mode == "faq":
             text = to_script(d.hits[0].answer, turn.lang)
             if self.s.faq_adapt_with_llm:
-                adapted: list[str] = []
-                try:
-                    async for chunk in self.router.astream(
-                        self.rag_messages(result.query, d.hits, turn.lang), question=result.query,
-                        call_type="answer", temperature=self.s.rag_temperature, max_tokens=self.s.rag_max_tokens,
-                    ):  # fmt: skip
-                        done["backend"] = chunk.backend or done["backend"]
-                        if chunk.content:
-                            adapted.append(chunk.content)
-                            yield Event("token", {"text": chunk.content})
-                except LLMUnavailable:
-                    if adapted:
-                        raise
-                candidate = clean_citations("".join(adapted), 1)
-                if adapted and not prompts.says_idk(candidate):
-                    text = candidate
-                else:  # the curated answer is the safe fallback when the LLM is down or unsure
-                    done["backend"] = None
-                    yield Event("token", {"text": ("\n\n" if adapted else "") + text})
-                    text = ("".join(adapted) + "\n\n" + text) if adapted else text
-            else:
-                yield Event("token", {"text": text})
-            yield Event("done", {**done, "answer": text, "sources": sources,
-                                 "latency_ms": {"retrieval": t_retrieved, "ttft": _ms(turn.started), "total": _ms(turn.started)}})  # fmt: skip
+                adapted = await self._adapt(result.query, d.hits, turn)
+                if adapted is not None:
+                    text, done["backend"] = adapted
+            yield Event("token", {"text": text})
+            yield Event("done", {**done, "answer": text, "sources": sources, "latency_ms": _latency(turn, t_retrieved)})
             return
         if d.mode == "no_answer":
             text = self.no_answer_text(turn.lang)
             yield Event("token", {"text": text})
             yield Event("done", {**done, "answer": text, "sources": sources, "handoff_reason": "no_answer",
-                                 "latency_ms": {"retrieval": t_retrieved, "ttft": _ms(turn.started), "total": _ms(turn.started)}})  # fmt: skip
+                                 "latency_ms": _latency(turn, t_retrieved)})  # fmt: skip
             return
         # rag
         messages = self.rag_messages(result.query, d.hits, turn.lang)
@@ -184,13 +177,11 @@ class AnswerChain:
                     ttft = _ms(turn.started)
                 parts.append(chunk.content)
                 yield Event("token", {"text": chunk.content})
-        answer = clean_citations("".join(parts), len(sources))
         done["backend"] = backend
         done["usage"] = usage
         if turn.return_reasoning:
             done["reasoning"] = "".join(reasoning) or None
-        answer = trim_loops(answer)
-        problem = unusable(answer, rule_lines(messages[0].content))
+        answer, problem = vet("".join(parts), len(sources), messages[0].content)
         if problem:
             log.info("generated answer replaced: %s", problem)
             answer = self.no_answer_text(turn.lang)
@@ -199,7 +190,21 @@ class AnswerChain:
             done["mode"] = "no_answer"
             done["handoff_reason"] = "no_answer"
         yield Event("done", {**done, "answer": answer, "sources": order_by_citation(sources, answer),
-                             "latency_ms": {"retrieval": t_retrieved, "ttft": ttft or _ms(turn.started), "total": _ms(turn.started)}})  # fmt: skip
+                             "latency_ms": _latency(turn, t_retrieved, ttft)})  # fmt: skip
+
+    async def _adapt(self, question: str, hits: list, turn: Turn) -> tuple[str, str] | None:
+        """The LLM's rewording of a curated answer for this question, or None when the LLM is down,
+        unsure or unusable (the curated text is then the answer)."""
+        messages = self.rag_messages(question, hits, turn.lang)
+        try:
+            res = await self.router.ainvoke(
+                messages, question=question, call_type="answer",
+                temperature=self.s.rag_temperature, max_tokens=self.s.rag_max_tokens,
+            )  # fmt: skip
+        except LLMUnavailable:
+            return None
+        text, problem = vet(res.content, len(hits), messages[0].content)
+        return None if problem or prompts.says_idk(text) else (text, res.backend)
 
     def rag_messages(self, question: str, hits: list, lang: str) -> list:
         """The exact messages the LLM gets for a rag answer (also served to the overhead benchmark)."""

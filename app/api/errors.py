@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.schemas import OAIError, OAIErrorBody
 from app.errors import (
     AskDeskError, BadRequest, ConfigError, EmbeddingMismatch, EmptyKnowledgeBase, IngestError, LLMUnavailable,
 )  # fmt: skip
@@ -27,7 +28,7 @@ class APIError(Exception):
 
 
 def error_body(message: str, type: str, code: str | None = None, param: str | None = None) -> dict:
-    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+    return OAIError(error=OAIErrorBody(message=message, type=type, param=param, code=code)).model_dump()
 
 
 _DOMAIN_STATUS: list[tuple[type[AskDeskError], int, str]] = [

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from app.answering.chain import Event
 from app.answering.service import Ask
 from app.api.errors import APIError, error_body
-from app.api.schemas import OAIChatRequest
+from app.api.schemas import MAX_MESSAGE_CHARS, OAIChatRequest
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,8 @@ def to_ask(req: OAIChatRequest, model_names: list[str], user: str | None) -> Ask
     question = msgs[-1].text().strip()
     if not question:
         raise APIError(400, "the last user message is empty", param="messages")
-    if len(question) > 4000:
-        raise APIError(400, "the last user message is longer than 4000 characters", param="messages")
+    if len(question) > MAX_MESSAGE_CHARS:
+        raise APIError(400, f"the last user message is longer than {MAX_MESSAGE_CHARS} characters", param="messages")
     history: list[tuple[str, str]] = []
     pending: str | None = None
     for m in msgs[:-1]:

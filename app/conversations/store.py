@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import create_engine, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from app.conversations.models import Base, ChatSession, Exchange, Feedback, Ticket
 

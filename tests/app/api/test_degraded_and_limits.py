@@ -41,6 +41,18 @@ def test_llm_down_faq_and_no_answer_still_work(client):
     assert ready["status"] == "degraded" and not ready["llm"][0]["healthy"]
 
 
+def test_llm_adaptation_of_faq_answers_falls_back_to_the_curated_text(client):
+    chain = client.app.state.askdesk.answers.chain
+    original = chain.s
+    chain.s = original.model_copy(update={"faq_adapt_with_llm": True})
+    try:
+        r = client.post("/api/chat", headers=H("sk-exempt"), json={"message": "how many days of annual leave do I get"})
+    finally:
+        chain.s = original
+    d = r.json()
+    assert r.status_code == 200 and d["mode"] == "faq" and d["backend"] is None and "12 days" in d["answer"]
+
+
 def test_llm_down_rag_is_a_503_with_the_handoff_text(client):
     r = client.post("/v1/chat/completions", headers=H("sk-exempt"),
                     json={"model": "askdesk", "messages": [{"role": "user", "content": DOC_QUESTION}]})  # fmt: skip
