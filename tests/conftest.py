@@ -12,6 +12,15 @@ from app.settings import Settings, apply_process_env
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def run_askdesk(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
+    """The `askdesk` command as users run it: a fresh process, its output and exit status."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", "from app.cli import main; main()", *args], cwd=cwd, env=env,
+                          check=False, capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -38,3 +38,17 @@ def llamacpp_engine() -> Iterator[EngineInfo]:
         yield EngineInfo(proc.base_url, proc.served_name)
     finally:
         proc.stop()
+
+
+def collect_stream(router, messages, **kw) -> list:
+    """Start a router, gather every chunk of one `astream` call, stop it (sync, for tests)."""
+    import asyncio
+
+    async def go():
+        await router.start()
+        try:
+            return [c async for c in router.astream(messages, **kw)]
+        finally:
+            await router.stop()
+
+    return asyncio.run(go())

@@ -1,22 +1,15 @@
 """The `askdesk eval` CLI's edges, without a service: one-line errors and the compare command."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.conftest import run_askdesk
 
 DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"
 
 
-def askdesk(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "from app.cli import main; main()", *args],
-        cwd=cwd,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def askdesk(*args: str, cwd: Path):
+    return run_askdesk(*args, cwd=cwd, timeout=120)
 
 
 def test_unreachable_service_is_a_one_line_error(tmp_path: Path):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import run_askdesk
 
 if importlib.util.find_spec("tests.service_fixtures") is None:  # the service fixture lands separately
     pytest.skip(
@@ -24,15 +24,8 @@ DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"
 ROOT = DATASETS.parents[1]
 
 
-def askdesk(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "from app.cli import main; main()", *args],
-        cwd=cwd,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
+def askdesk(*args: str, cwd: Path):
+    return run_askdesk(*args, cwd=cwd, timeout=1500)
 
 
 def _small_dataset(tmp: Path) -> Path:

@@ -11,7 +11,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from app.errors import LLMUnavailable
 from app.llm.router import LLMRouter
 from app.settings import LLMBackend, Settings
-from tests.engine_fixtures import start_llamacpp_process
+from tests.engine_fixtures import collect_stream, start_llamacpp_process
 
 pytestmark = [pytest.mark.llamacpp, pytest.mark.slow]
 
@@ -40,20 +40,8 @@ def test_health_and_metrics(llamacpp_engine):
 def test_stream_and_usage(llamacpp_engine):
     b = LLMBackend(name="cpu", base_url=llamacpp_engine.base_url, model=llamacpp_engine.model, role="cpu")
     router = _router([b])
-
-    async def go():
-        await router.start()
-        try:
-            return [
-                c
-                async for c in router.astream(
-                    MSGS, question="capital of France?", call_type="answer", temperature=0.0, max_tokens=24
-                )
-            ]
-        finally:
-            await router.stop()
-
-    chunks = asyncio.run(go())
+    chunks = collect_stream(router, MSGS, question="capital of France?", call_type="answer", temperature=0.0,
+                            max_tokens=24)  # fmt: skip
     text = "".join(c.content for c in chunks)
     assert "Paris" in text
     assert {c.backend for c in chunks} == {"cpu"}

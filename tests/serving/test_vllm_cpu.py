@@ -14,6 +14,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from app.llm.router import LLMRouter
 from app.settings import LLMBackend, Settings
+from tests.engine_fixtures import collect_stream
 from tests.serving.conftest import REPO, VLLM_PYTHON
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
@@ -39,20 +40,8 @@ def test_health_models_metrics(vllm_engine):
 
 def test_stream_with_usage_chunk(vllm_engine):
     router = _router(vllm_engine)
-
-    async def go():
-        await router.start()
-        try:
-            return [
-                c
-                async for c in router.astream(
-                    MSGS, question="capital of France?", call_type="answer", temperature=0.0, max_tokens=24
-                )
-            ]
-        finally:
-            await router.stop()
-
-    chunks = asyncio.run(go())
+    chunks = collect_stream(router, MSGS, question="capital of France?", call_type="answer", temperature=0.0,
+                            max_tokens=24)  # fmt: skip
     assert "Paris" in "".join(c.content for c in chunks)
     usage = [c.usage for c in chunks if c.usage]
     assert len(usage) == 1 and usage[0]["completion_tokens"] > 0
