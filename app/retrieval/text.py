@@ -107,8 +107,16 @@ def overlap_units(text: str) -> set[str]:
     return units
 
 
-def overlap(query_units: set[str], text: str) -> float:
-    """Share of the query's units found in `text` (0..1)."""
+def overlap(query_units: set[str], text_units: set[str]) -> float:
+    """Share of the query's units found in a text's units (0..1)."""
     if not query_units:
         return 0.0
-    return len(query_units & overlap_units(text)) / len(query_units)
+    return len(query_units & text_units) / len(query_units)
+
+
+def dice_overlap(a: set[str], b: set[str]) -> float:
+    """Symmetric overlap 2|a&b| / (|a|+|b|): unlike `overlap` it also drops when the FAQ question
+    says things the query does not (a neighbouring question on the same topic)."""
+    if not a and not b:
+        return 0.0
+    return 2 * len(a & b) / (len(a) + len(b))

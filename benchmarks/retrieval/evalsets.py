@@ -79,7 +79,7 @@ def set_paths(name: str) -> tuple[Path, Path]:
 
 
 def _fingerprint(paths: list[Path], models: list[str], settings) -> str:
-    h = hashlib.sha256(f"v{CACHE_VERSION}|{models}|{settings.chunk_size}|{settings.chunk_overlap}".encode())
+    h = hashlib.sha256(f"v{CACHE_VERSION}|{models}|{settings.chunk_size}|{settings.chunk_overlap}|int8q={settings.embedding_int8_queries}".encode())
     for p in paths:
         files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
         for f in files:
@@ -106,7 +106,7 @@ def load_set(name: str, settings, *, work: Path, cache: Path, embedders=None) ->
     from ingest.pipeline import run_ingest
 
     if embedders is None:
-        embedders = [make_embedder(n, offline=settings.hf_offline) for n in models]
+        embedders = [make_embedder(n, offline=settings.hf_offline, int8_queries=settings.embedding_int8_queries) for n in models]
     s = Settings(data_dir=work / name, embedding_models=models)
     store = KnowledgeStore(make_chroma_client(s), embedders, s.collection)
     t0 = time.perf_counter()

@@ -63,7 +63,7 @@ def main() -> None:
     apply_process_env(settings)
     from app.embeddings import make_embedder
 
-    embedders = [make_embedder(n, offline=settings.hf_offline) for n in settings.embedding_models]
+    embedders = [make_embedder(n, offline=settings.hf_offline, int8_queries=settings.embedding_int8_queries) for n in settings.embedding_models]
     rows = []
     for size in args.sizes:
         t0 = time.perf_counter()

