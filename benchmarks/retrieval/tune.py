@@ -35,6 +35,7 @@ FIT_FEATURES = {
     "multi": ("margin", "mcos", "mlift", "agree", "qcover", "dice", "xlang"),
     "en": ("margin", "cos", "lift", "agree", "qcover", "dice", "xlang"),
 }
+FIT_C, FIT_TARGET = 1.0, "ans"  # the recipe of the shipped DEFAULT_CALIBRATION
 THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.05, 0.96, 0.05))
 
 
@@ -206,7 +207,7 @@ def main() -> None:
     if cmd == "grid":
         cmd_grid(scs)
     elif cmd == "fit":
-        cmd_fit(scs, float(sys.argv[2]) if len(sys.argv) > 2 else 1.0, sys.argv[3] if len(sys.argv) > 3 else "ans")
+        cmd_fit(scs, float(sys.argv[2]) if len(sys.argv) > 2 else FIT_C, sys.argv[3] if len(sys.argv) > 3 else FIT_TARGET)
 
 
 if __name__ == "__main__":
