@@ -91,9 +91,16 @@ def test_app_depends_on_healthy_services_and_reaches_them(config):
     assert env["ASKDESK_API_KEYS"] == '["test-key"]'
 
 
-def test_secrets_are_required():
-    r = _config({"PATH": "/usr/bin:/bin"})
-    assert r.returncode != 0 and "ASKDESK_API_KEYS" in r.stderr
+@pytest.mark.parametrize(
+    "given,missing",
+    [({}, ("ASKDESK_API_KEYS", "ASKDESK_ADMIN_KEY")),  # compose names whichever it meets first
+     ({"ASKDESK_ADMIN_KEY": "admin"}, ("ASKDESK_API_KEYS",)),
+     ({"ASKDESK_API_KEYS": '["k"]'}, ("ASKDESK_ADMIN_KEY",))],
+)  # fmt: skip
+def test_secrets_are_required(given, missing):
+    r = _config({"PATH": "/usr/bin:/bin", **given})
+    assert r.returncode != 0 and "required variable" in r.stderr
+    assert any(f"required variable {name} " in r.stderr for name in missing), r.stderr
 
 
 def test_dockerfile_is_what_compose_builds():
