@@ -190,7 +190,8 @@ def cmd_fit(scs: list[Scorer], c: float, target: str) -> None:
         t_h = pick_threshold({n: v for n, v in rec_h.items() if n != held})
         f, fo = rec_h[held]
         print("t", t_h, fold_table(held, f, fo, t_h), "faq-direct .85", faq_direct(f + fo, 0.85))
-    print("--- query split (fit on half the queries of every set, scored on the other half)")
+    t = Settings().retrieval_answerable_threshold
+    print(f"--- query split (fit on half the queries of every set, scored on the other half at the shipped {t})")
     for seed in (1, 2):
         rng = np.random.default_rng(seed)
         half = {n: set(rng.permutation(len(sc.es.queries))[: len(sc.es.queries) // 2].tolist()) for n, sc in ((s.es.name, s) for s in scs)}
