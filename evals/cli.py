@@ -50,6 +50,15 @@ def _echo_table(title: str, headers: list[str], rows: list[list]) -> None:
     Console().print(t)
 
 
+def _echo_comparison(title: str, rows: list[dict]) -> None:
+    """The regression table of `evals.scoring.compare` rows (metrics present in both runs)."""
+    _echo_table(
+        title,
+        ["metric", "previous", "current", "delta", "status"],
+        [[r["metric"], r["previous"], r["current"], r["delta"], r["status"]] for r in rows if r["status"] != "n/a"],
+    )
+
+
 @app.command("run")
 def run_cmd(
     dataset: Annotated[
@@ -165,15 +174,7 @@ def run_cmd(
     )
     typer.echo(R.model_note(meta))
     if comparison is not None:
-        _echo_table(
-            f"compared with {compare}",
-            ["metric", "previous", "current", "delta", "status"],
-            [
-                [r["metric"], r["previous"], r["current"], r["delta"], r["status"]]
-                for r in comparison
-                if r["status"] != "n/a"
-            ],
-        )
+        _echo_comparison(f"compared with {compare}", comparison)
     typer.echo("reports: " + ", ".join(str(p) for p in paths))
     _gate(m, under, over)
 
@@ -297,15 +298,7 @@ def compare_cmd(
     from evals.scoring import compare
 
     rows = compare(R.load_metrics(previous), R.load_metrics(current))
-    _echo_table(
-        f"{current} vs {previous}",
-        ["metric", "previous", "current", "delta", "status"],
-        [
-            [r["metric"], r["previous"], r["current"], r["delta"], r["status"]]
-            for r in rows
-            if r["status"] != "n/a"
-        ],
-    )
+    _echo_comparison(f"{current} vs {previous}", rows)
     bad = [r["metric"] for r in rows if r["status"] == "regressed"]
     if fail_on_regression and bad:
         raise GateFailed(f"{len(bad)} metric(s) regressed: {', '.join(bad)}")
