@@ -129,10 +129,10 @@ class SentenceTransformerEmbedder:
             log.warning("int8 query encoder unavailable for %s (%s); queries use float32", self.name, e)
             return self._model
 
-    def _encode(self, texts: list[str], model=None) -> np.ndarray:
+    def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        v = (model or self._model).encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        v = self._model.encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(v, dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:

