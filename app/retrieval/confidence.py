@@ -52,11 +52,11 @@ class Calibration:
 # ran on (the default models); "multi" the same without it (stores built without USE). Leave-one-dataset-out transfer is weak
 # (reports/retrieval-eval.md): refit when adding eval sets rather than trusting these digits.
 DEFAULT_CALIBRATION: dict[str, Calibration] = {
-    "multi": Calibration(bias=2.2094, coef={'margin': -0.2305, 'mcos': -6.1324, 'mlift': 67.6703, 'agree': 0.4213, 'qcover': -5.8495, 'dice': 8.2913, 'xlang': 1.3052}),
-    "multi+v": Calibration(bias=-16.6885, coef={'margin': -0.3328, 'mcos': 17.5152, 'mlift': 21.2431, 'agree': 0.6993, 'qcover': -3.9529, 'dice': 8.4123, 'xlang': 2.0889, 'ucos': -7.2263, 'ulift': 13.4647}),
-    "multi-doc": Calibration(bias=-5.8959, coef={'margin': -0.5057, 'mcos': 3.622, 'mlift': 13.7501, 'agree': 3.0315, 'qcover': 6.796, 'dice': -20.2669, 'xlang': 0.0}),
-    "en": Calibration(bias=-10.488, coef={'margin': 0.9976, 'cos': 22.4254, 'lift': -10.9379, 'agree': 0.7368, 'qcover': -1.8373, 'dice': -0.6382, 'xlang': 4.0226}),
-    "en-doc": Calibration(bias=-3.2861, coef={'margin': -0.2848, 'cos': 5.5969, 'lift': 0.2313, 'agree': -0.8002, 'qcover': 2.2854, 'dice': 8.0138, 'xlang': 4.427}),
+    "multi": Calibration(bias=2.1079, coef={'margin': -0.2258, 'mcos': -6.016, 'mlift': 67.1774, 'agree': 0.4388, 'qcover': -5.8241, 'dice': 8.253, 'xlang': 1.3075}),
+    "multi-doc": Calibration(bias=-6.1221, coef={'margin': -0.5539, 'mcos': 3.7757, 'mlift': 12.9326, 'agree': 3.255, 'qcover': 6.6622, 'dice': -20.0496, 'xlang': 0.0}),
+    "multi+v": Calibration(bias=-16.9179, coef={'margin': -0.3389, 'mcos': 17.7384, 'mlift': 19.5487, 'agree': 0.7737, 'qcover': -3.8791, 'dice': 8.3243, 'xlang': 2.1363, 'ucos': -7.2607, 'ulift': 13.7465}),
+    "en": Calibration(bias=-10.4859, coef={'margin': 0.9975, 'cos': 22.4214, 'lift': -10.9369, 'agree': 0.7373, 'qcover': -1.8351, 'dice': -0.6405, 'xlang': 4.0216}),
+    "en-doc": Calibration(bias=-3.2869, coef={'margin': -0.2844, 'cos': 5.5998, 'lift': 0.2331, 'agree': -0.8012, 'qcover': 2.2837, 'dice': 8.016, 'xlang': 4.4281}),
 }  # fmt: skip
 
 

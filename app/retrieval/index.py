@@ -11,6 +11,7 @@ import numpy as np
 
 from app.retrieval.fusion import Grouping
 from app.retrieval.lexical import BM25
+from app.retrieval.matvec import HalfMatrix
 from app.retrieval.text import overlap_units, tokenize
 
 QUESTION_FIELDS = frozenset({"question", "related"})
@@ -128,7 +129,8 @@ class KBIndex:
         # filled lazily by searches (a dict write is atomic under the GIL)
         self._question_units: dict[int, list[set[str]]] = {}
         self._chunk_units: dict[int, set[str]] = {}
-        self._english_rows: dict[int, tuple[np.ndarray | None, np.ndarray]] = {}
+        self._english_rows: dict[int, tuple[np.ndarray | None, HalfMatrix]] = {}
+        self._half: dict[int, HalfMatrix] = {}
 
     def question_units(self, entry: int) -> list[set[str]]:
         """Overlap units of a FAQ entry's question and related questions, computed on first use
@@ -148,15 +150,22 @@ class KBIndex:
             got = self._chunk_units[record] = overlap_units(f"{self.entries[entry].section} {self.record_texts[record]}")
         return got
 
-    def english_rows(self, i: int) -> tuple[np.ndarray | None, np.ndarray]:
-        """(record rows of English entries, their rows of dense matrix i), built on first use: the
-        English-only model is judged on English entries only, so it need not score the others
-        (None rows = every record is English, the full matrix)."""
+    def scorer(self, i: int) -> HalfMatrix:
+        """Dense matrix i for the per-query product (float16, app/retrieval/matvec.py), built on
+        first use."""
+        got = self._half.get(i)
+        if got is None:
+            got = self._half[i] = HalfMatrix(self.dense[i])
+        return got
+
+    def english_rows(self, i: int) -> tuple[np.ndarray | None, HalfMatrix]:
+        """(record rows of English entries, their rows of dense matrix i as a scorer), built on
+        first use: the English-only model is judged on English entries only, so it need not score
+        the others (None rows = every record is English, the full matrix)."""
         got = self._english_rows.get(i)
         if got is None:
             en = self.entry_is_en[self.rec_entry]
-            mat = self.dense[i]
-            got = (None, mat) if en.all() else (np.flatnonzero(en), np.ascontiguousarray(mat[en]))
+            got = (None, self.scorer(i)) if en.all() else (np.flatnonzero(en), HalfMatrix(self.dense[i][en]))
             self._english_rows[i] = got
         return got
 

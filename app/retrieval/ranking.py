@@ -35,8 +35,8 @@ def _blas_controller():
 
 
 def _one_blas_thread():
-    """A single BLAS thread for the mat-vec products: on a few shared cores a multithreaded BLAS
-    spins against other work (measured 20 ms vs 6.5 ms for 50k x 384 under load)."""
+    """A single BLAS thread for numpy's products (the verifier's shortlist): on a few shared cores a
+    multithreaded BLAS spins against other work (measured 20 ms vs 6.5 ms for 50k x 384 under load)."""
     ctl = _blas_controller()
     if ctl is None:
         import contextlib
@@ -125,23 +125,22 @@ def rank(
     dense_scores: dict[int, np.ndarray] = {}
     en_only = w.get("mask_en", 0) > 0
     verifier = None  # (matrix, query vector) of the verifier model, scored after fusion
-    with _one_blas_thread():
-        for i, vec in qvecs.items():
-            if index.dense[i] is None:
-                continue
-            if roles[i] == "verify":
-                verifier = (index.dense[i], np.asarray(vec, dtype=np.float32).ravel())
-                continue
-            v = np.asarray(vec, dtype=np.float32).ravel()
-            if roles[i] == "en" and en_only:
-                rows, sub = index.english_rows(i)
-                if rows is None:
-                    dense_scores[i] = sub @ v
-                else:  # other entries get 0: masked out of fusion, and no meaningful cosine
-                    dense_scores[i] = np.zeros(len(index.record_ids), dtype=np.float32)
-                    dense_scores[i][rows] = sub @ v
-            else:
-                dense_scores[i] = index.dense[i] @ v
+    for i, vec in qvecs.items():
+        if index.dense[i] is None:
+            continue
+        v = np.asarray(vec, dtype=np.float32).ravel()
+        if roles[i] == "verify":
+            verifier = (index.dense[i], v)
+            continue
+        if roles[i] == "en" and en_only:
+            rows, sub = index.english_rows(i)
+            if rows is None:
+                dense_scores[i] = sub @ v
+            else:  # other entries get 0: masked out of fusion, and no meaningful cosine
+                dense_scores[i] = np.zeros(len(index.record_ids), dtype=np.float32)
+                dense_scores[i][rows] = sub @ v
+        else:
+            dense_scores[i] = index.scorer(i) @ v
     for i, s in dense_scores.items():
         role = roles[i]
         q = index.by_question.max(s)
