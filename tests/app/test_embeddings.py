@@ -46,3 +46,19 @@ def test_query_vector_does_not_depend_on_batch(minilm_pair):
 def test_float32_fast_path_matches_encode(minilm_pair):
     fp32, _ = minilm_pair
     assert np.allclose(fp32.embed_queries(QUERIES[:2]), fp32._encode(QUERIES[:2]), atol=1e-5)
+
+
+def test_use_multilingual_is_packaged_normalised_and_multilingual():
+    """The verifier model loads from its wheel (no hub), returns unit rows, encodes a text the same
+    alone or in a batch, and puts a Chinese paraphrase (either script) nearer than a neighbour."""
+    from app.embeddings import make_embedder
+
+    use = make_embedder("use-multilingual")
+    assert use.name == "use-multilingual" and use.dim == 512
+    docs = use.embed_documents(["綜合對帳單的寄送方式有哪些?", "每個月都會收到綜合對帳單嗎？", "How do I reset my VPN password?"])
+    assert docs.shape == (3, 512) and np.allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-5)
+    q = use.embed_queries(["综合对账单有哪些寄送方式？"])[0]
+    assert np.allclose(use.embed_queries(["综合对账单有哪些寄送方式？", "printer jam"])[0], q, atol=1e-5)
+    s = docs @ q
+    assert s[0] > s[1] > s[2]
+    assert use.embed_queries([]).shape == (0, 512)
