@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 SCAFFOLD = ("<context>", "</context>", "<question>", "</question>")
-_SPLIT = re.compile(r"(?<=[.!?。！？\n])")
+# sentence ends, plus Chinese clause marks: a 135M model also loops on one clause ("…，…，…，");
+# ASCII commas stay out (short repeated English clauses such as "Open Settings," are legitimate)
+_SPLIT = re.compile(r"(?<=[.!?。！？；，\n])")
 _NUMBERING = re.compile(r"^\s*\d+[.、)]\s*")
 
 

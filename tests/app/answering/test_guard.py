@@ -21,3 +21,10 @@ def test_loops_are_trimmed_to_their_first_occurrence():
     assert trim_loops(loop) == "You can borrow a loaner for 30 days [1]. I'm not a loaner."
     zh = "在 DeskOne 申请邮件组。\n\n在 DeskOne 申请邮件组。\n\n经理审批后 2 个工作日内开通。"
     assert trim_loops(zh) == "在 DeskOne 申请邮件组。\n\n经理审批后 2 个工作日内开通。"
+
+
+def test_clause_loops_in_chinese_are_trimmed():
+    loop = "知识库中没有找到这个问题的答案，" + "可以在知识库中添加新的问题，" * 6 + "可以在知"
+    assert trim_loops(loop) == "知识库中没有找到这个问题的答案，可以在知识库中添加新的问题，可以在知"
+    ok = "打开设置，选择网络，然后重新连接。"
+    assert trim_loops(ok) == ok
