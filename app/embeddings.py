@@ -85,7 +85,9 @@ class UseEmbedder:
         # encoder on a few shared cores (the same reason as MiniLM's single-threaded query worker)
         self._model = USE(threads=threads)
         self.dim = 512
-        self._lock = threading.Lock()  # its lazily built numpy backend is not meant for concurrent first use
+        self._lock = threading.Lock()
+        # it loads its weights on first use (~1.4 s): do that here, at startup, not in a user's query
+        self._encode(["warm-up"])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
