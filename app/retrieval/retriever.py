@@ -87,6 +87,14 @@ class Retriever:
             got = self.store.get_all(i, with_embeddings=True)
             sets.append(RecordSet(got.ids, got.texts, got.metadatas, got.embeddings))
         index = KBIndex(sets, version)
+        # the float16 scorers now, while the old snapshot still serves, not in the first query
+        for i, role in enumerate(self.roles):
+            if index.dense[i] is None or role == "verify":
+                continue
+            if role == "en":
+                index.english_rows(i)
+            else:
+                index.scorer(i)
         log.info(
             "retrieval index built: %d entries, %d records, version %s in %.2f s",
             index.n_entries, len(index.record_ids), version, time.perf_counter() - t0,
