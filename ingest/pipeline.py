@@ -34,10 +34,15 @@ class IngestReport:
 
     def summary(self) -> str:
         prefix = "dry run: would have " if self.dry_run else ""
-        return (
+        out = (
             f"{prefix}added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
             f"deleted {self.deleted}, failed {len(self.failed)} in {self.seconds:.1f} s"
         )
+        if self.records_embedded and not (self.added or self.updated):
+            # entries are counted against the first collection: say why an "unchanged" run embedded
+            # (a newly configured model's collection, or one an interrupted run left incomplete)
+            out += f"; {self.records_embedded} records embedded into collections that lacked them"
+        return out
 
 
 class Progress:

@@ -111,6 +111,22 @@ def test_querying_with_another_model_says_to_reingest(tmp_path, store, settings,
         empty.query(0, embedders[0].embed_queries(["vpn"]), 3)
 
 
+def test_adding_a_model_fills_its_collection_on_a_plain_rerun(tmp_path, settings, embedders):
+    """A store built before a model was configured (e.g. use-multilingual): a plain re-ingest
+    embeds its collection only, keeps the others untouched, and the summary says why it embedded."""
+    sf.write_csv(tmp_path / "faq.csv")
+    client = make_chroma_client(settings)
+    before = KnowledgeStore(client, embedders[:-1], settings.collection)
+    run_ingest([tmp_path / "faq.csv"], before, settings)
+    after = KnowledgeStore(client, embedders, settings.collection)
+    r = run_ingest([tmp_path / "faq.csv"], after, settings)
+    n = len(after.get_index(0))
+    assert (r.added, r.updated, r.unchanged) == (0, 0, r.entries) and r.records_embedded == n
+    assert set(after.get_index(len(embedders) - 1)) == set(after.get_index(0))
+    assert r.summary().endswith(f"; {n} records embedded into collections that lacked them")
+    assert run_ingest([tmp_path / "faq.csv"], after, settings).records_embedded == 0
+
+
 def test_chroma_server(tmp_path, settings, embedders):
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
     assert chroma, "the chroma CLI ships with chromadb"
