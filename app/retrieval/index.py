@@ -119,9 +119,6 @@ class KBIndex:
         self.by_content = Grouping(rec_entry, n, ~self.rec_is_question)
         self.by_unit = Grouping(self.unit_entry, n)
         self.by_entry = Grouping(rec_entry, n)
-        self.rows_of: list[np.ndarray] = np.split(self.by_content.rows, self.by_content.starts[1:]) if n else []
-        self._rows_entry = self.by_content.entries
-        # the best chunk of a document entry is shown as its answer; remember the chunk rows
         # entry languages: the English-only model judges English entries only (ranking.rank)
         self.entry_is_en = np.array([_is_en(e) for e in self.entries], dtype=bool)
         self.entry_is_doc = np.array([e.kind != "faq" for e in self.entries], dtype=bool)
@@ -170,11 +167,8 @@ class KBIndex:
         return got
 
     def records_of(self, entry: int) -> np.ndarray:
-        """Record rows of one entry (ascending)."""
-        return self.entry_rows(entry)
-
-    def entry_rows(self, entry: int) -> np.ndarray:
-        """Record rows of one entry, a slice of the by-entry grouping (no scan of every record)."""
+        """Record rows of one entry (ascending), a slice of the by-entry grouping (no scan of every
+        record); empty for an unknown entry."""
         g = self.by_entry
         p = int(np.searchsorted(g.entries, entry))
         if p >= len(g.entries) or g.entries[p] != entry:

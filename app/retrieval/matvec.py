@@ -47,24 +47,21 @@ class HalfMatrix:
 
     def __init__(self, mat: np.ndarray) -> None:
         self.shape = mat.shape
-        torch = _torch()
-        self._np = None
-        if torch is None:
-            self._np = np.ascontiguousarray(mat, dtype=np.float32)
-            self._t = None
+        self._torch = _torch()
+        if self._torch is None:
+            self._mat = np.ascontiguousarray(mat, dtype=np.float32)
         else:
-            self._t = torch.from_numpy(np.ascontiguousarray(mat, dtype=np.float16))
+            self._mat = self._torch.from_numpy(np.ascontiguousarray(mat, dtype=np.float16))
 
     def __matmul__(self, v: np.ndarray) -> np.ndarray:
         v = np.asarray(v, dtype=np.float32).ravel()
-        if self._t is None:
-            return self._np @ v
+        if self._torch is None:
+            return self._mat @ v
         if self.shape[0] == 0:
             return np.zeros(0, dtype=np.float32)
         return _pool().submit(self._product, v).result()
 
     def _product(self, v: np.ndarray) -> np.ndarray:
-        import torch
-
+        torch = self._torch
         with torch.inference_mode():
-            return (self._t @ torch.from_numpy(v.astype(np.float16))).float().numpy()
+            return (self._mat @ torch.from_numpy(v.astype(np.float16))).float().numpy()

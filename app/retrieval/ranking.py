@@ -93,7 +93,7 @@ def needed_models(roles: Sequence[str], group_weights: Mapping[str, float], inde
 def verify(index: KBIndex, candidates: np.ndarray, mat: np.ndarray, v: np.ndarray) -> dict[int, float]:
     """The verifier's best cosine per candidate entry, over that entry's records only: it judges
     the fused shortlist, so it costs ~20 entries' rows instead of a full matrix product."""
-    parts = [index.entry_rows(int(e)) for e in candidates]
+    parts = [index.records_of(int(e)) for e in candidates]
     rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     sims = mat[rows] @ v
     out, at = {}, 0

@@ -159,11 +159,11 @@ def test_shipped_calibrations_separate_strong_from_weak(group, strong, weak):
     assert c.confidence(weak) < t <= c.confidence(strong)
 
 
-def test_entry_rows_match_a_scan():
+def test_records_of_matches_a_scan():
     idx = _index()
     for e in range(idx.n_entries):
-        assert idx.entry_rows(e).tolist() == np.flatnonzero(idx.rec_entry == e).tolist()
-    assert idx.entry_rows(idx.n_entries + 3).size == 0
+        assert idx.records_of(e).tolist() == np.flatnonzero(idx.rec_entry == e).tolist()
+    assert idx.records_of(idx.n_entries + 3).size == 0
 
 
 def test_verifier_scores_only_the_shortlist():
@@ -175,4 +175,4 @@ def test_verifier_scores_only_the_shortlist():
     got = verify(idx, np.array([0, 2]), mat, v)
     assert set(got) == {0, 2}
     for e, cos in got.items():
-        assert cos == pytest.approx(float((mat[idx.entry_rows(e)] @ v).max()))
+        assert cos == pytest.approx(float((mat[idx.records_of(e)] @ v).max()))
