@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     handoff_contact_zh: str = "IT 与 HR 服务台：分机 8000，servicedesk@nwh.example"
     no_answer_text: str = "Sorry, I couldn't find this in our knowledge base. A colleague from the service desk can help: {contact}."
     no_answer_text_zh: str = "抱歉，知识库里没有找到这个问题的答案。可以联系服务台同事：{contact}。"
+    # added after a generated answer that says it does not know, so that reply also says how to
+    # reach a person (the model's own words are kept: they may still carry a partial answer)
+    idk_handoff_text: str = "A colleague from the service desk can help: {contact}."
+    idk_handoff_text_zh: str = "可以联系服务台同事：{contact}。"
     llm_down_text: str = "The answer engine is unavailable right now. Please contact {contact}."
     llm_down_text_zh: str = "回答引擎暂时不可用，请联系 {contact}。"
     ticket_url: str | None = "https://helpdesk.nwh.example/new?ref={reference}"

@@ -189,6 +189,11 @@ class AnswerChain:
         if problem or prompts.says_idk(answer):
             done["mode"] = "no_answer"
             done["handoff_reason"] = "no_answer"
+            if not problem and self.contact(turn.lang) not in answer:
+                # streamed as one more token, so stream readers see the same answer as `done`
+                tail = "\n\n" + self.idk_handoff_text(turn.lang)
+                answer += tail
+                yield Event("token", {"text": tail})
         yield Event("done", {**done, "answer": answer, "sources": order_by_citation(sources, answer),
                              "latency_ms": _latency(turn, t_retrieved, ttft)})  # fmt: skip
 
@@ -235,6 +240,10 @@ class AnswerChain:
 
     def no_answer_text(self, lang: str) -> str:
         tpl = to_script(self.s.no_answer_text_zh, lang) if lang.startswith("zh") else self.s.no_answer_text
+        return tpl.format(contact=self.contact(lang))
+
+    def idk_handoff_text(self, lang: str) -> str:
+        tpl = to_script(self.s.idk_handoff_text_zh, lang) if lang.startswith("zh") else self.s.idk_handoff_text
         return tpl.format(contact=self.contact(lang))
 
     def llm_down_text(self, lang: str) -> str:

@@ -1,0 +1,77 @@
+"""A generated answer that says "I don't know" still tells the user how to reach a person.
+
+Real parts: the app in-process (TestClient runs the real lifespan: real Chroma with the sample KB,
+real embedders) answering through a real llama.cpp engine process. The engine serves the tiny
+Qwen3-architecture fixture model built to always reply "I do not know." (serving/fixtures): no
+packaged model says it on cue, and this path needs the model to say it every time."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.settings import LLMBackend, Settings
+
+pytest_plugins = ["tests.engine_fixtures", "tests.service_fixtures"]
+pytestmark = [pytest.mark.slow, pytest.mark.llamacpp]
+
+IDK = "I do not know."
+DOC_QUESTION = "What is the per-diem rate for tier 1 cities?"  # rag mode: the sample KB's travel policy
+CONTACT = "servicedesk@nwh.example"
+
+
+@pytest.fixture(scope="module")
+def client(ingested_sample_kb, tmp_path_factory):
+    from app.api.main import create_app
+    from serving.fixtures.thinking_model import build
+    from tests.engine_fixtures import start_llamacpp_process
+
+    model = build(tmp_path_factory.mktemp("models") / "qwen3-idk-tiny", answer=IDK)
+    proc = start_llamacpp_process(str(model.gguf_path), served_name="qwen3-idk-tiny")
+    try:
+        backend = LLMBackend(name="idk", base_url=proc.base_url, model=proc.served_name, timeout_s=60)
+        s = Settings(_env_file=None, data_dir=ingested_sample_kb, llm_backends=[backend], api_keys=["sk-a"],
+                     rate_limit_exempt_keys=["sk-a"])  # fmt: skip
+        with TestClient(create_app(s)) as c:
+            yield c
+    finally:
+        proc.stop()
+
+
+H = {"Authorization": "Bearer sk-a"}
+
+
+def test_idk_reply_gets_the_contact_and_is_a_handoff(client):
+    r = client.post("/api/chat", headers=H, json={"message": DOC_QUESTION})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["mode"] == "no_answer" and d["handoff"]["reason"] == "no_answer"
+    # the model's words stay first, then how to reach a person
+    assert d["answer"].startswith(IDK) and CONTACT in d["answer"]
+    assert d["answer"].count(CONTACT) == 1
+
+
+def test_streamed_tokens_add_up_to_the_final_answer(client):
+    with client.stream("POST", "/api/chat", headers=H, json={"message": DOC_QUESTION, "stream": True}) as r:
+        assert r.status_code == 200
+        events, kind = [], None
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                events.append((kind, json.loads(line[6:])))
+    tokens = "".join(d["text"] for k, d in events if k == "token")
+    done = next(d for k, d in events if k == "done")
+    assert done["mode"] == "no_answer" and tokens.strip() == done["answer"].strip() and CONTACT in tokens
+
+
+def test_openai_stream_content_carries_the_contact(client):
+    body = {"model": "askdesk", "stream": True, "messages": [{"role": "user", "content": DOC_QUESTION}]}
+    with client.stream("POST", "/v1/chat/completions", headers=H, json=body) as r:
+        assert r.status_code == 200
+        chunks = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
+    content = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices"))
+    assert content.startswith(IDK) and CONTACT in content
+    assert chunks[-1]["askdesk"]["mode"] == "no_answer"
