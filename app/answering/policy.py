@@ -1,6 +1,8 @@
 """Which answer mode a retrieval result earns (pure).
 
-faq: the top hit is a curated FAQ entry and retrieval is confident -> return it as is (no LLM).
+faq: the top hit is a curated FAQ entry in the question's language and retrieval is confident ->
+     return it as is (no LLM). An entry in the other language goes to rag: the LLM answers from
+     it in the user's language instead of showing them the curated text they did not ask in.
 no_answer: retrieval predicts the knowledge base has no answer -> the handoff reply.
 rag: everything in between -> a grounded LLM answer over the best passages.
 """
@@ -30,6 +32,11 @@ class Decision:
     confidence: float
 
 
+def same_language(a: str, b: str) -> bool:
+    """Same language family: Chinese in either script counts as one (answers are converted)."""
+    return a.startswith("zh") == b.startswith("zh")
+
+
 def decide(result: SearchResult, t: Thresholds) -> Decision:
     hits = result.hits
     # below retrieval's own "answerable" threshold but above this lower one, the LLM still gets
@@ -37,7 +44,7 @@ def decide(result: SearchResult, t: Thresholds) -> Decision:
     if not hits or hits[0].confidence < t.no_answer:
         return Decision("no_answer", hits[:3], result.confidence if hits else 0.0)
     top = hits[0]
-    if top.kind == "faq" and top.confidence >= t.faq_direct:
+    if top.kind == "faq" and top.confidence >= t.faq_direct and same_language(top.lang, result.lang):
         return Decision("faq", [top], top.confidence)
     context = [top] + [h for h in hits[1:] if h.confidence >= t.context_min]
     return Decision("rag", context[: t.context_k], top.confidence)

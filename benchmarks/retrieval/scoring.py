@@ -158,7 +158,8 @@ def no_answer(full: list[Run], folded: list[Run], threshold: float) -> dict:
 
 
 def faq_direct(runs: list[Run], threshold: float) -> tuple[int, int, int]:
-    """(selected, correct, runs): top-1 FAQ hits at confidence >= threshold (the no-LLM path)."""
-    sel = [r for r in runs if r.top_kind == "faq" and r.confidence >= threshold]
+    """(selected, correct, runs): top-1 FAQ hits at confidence >= threshold in the query's language
+    (the no-LLM path, as app/answering/policy.py decides it)."""
+    sel = [r for r in runs if r.top_kind == "faq" and r.confidence >= threshold and not r.features.get("xlang")]
     return len(sel), sum(r.correct for r in sel), len(runs)
 

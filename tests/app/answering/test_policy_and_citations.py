@@ -5,20 +5,28 @@ from app.retrieval import Hit, SearchResult
 T = Thresholds(faq_direct=0.8, no_answer=0.25, context_min=0.15, context_k=3)
 
 
-def hit(key, conf, kind="faq", score=None):
+def hit(key, conf, kind="faq", score=None, lang="en"):
     return Hit(key=key, kind=kind, score=score if score is not None else conf, confidence=conf, source="faq.csv",
-               title=key, section="", page=-1, category="", lang="en", question=f"{key}?", answer=f"answer {key}",
+               title=key, section="", page=-1, category="", lang=lang, question=f"{key}?", answer=f"answer {key}",
                snippet=f"snip {key}")  # fmt: skip
 
 
-def result(hits, answerable=True):
-    return SearchResult(query="q", lang="en", hits=hits, predicted_answerable=answerable,
+def result(hits, answerable=True, lang="en"):
+    return SearchResult(query="q", lang=lang, hits=hits, predicted_answerable=answerable,
                         confidence=hits[0].confidence if hits else 0.0)  # fmt: skip
 
 
 def test_confident_faq_hit_is_answered_verbatim():
     d = decide(result([hit("a", 0.95), hit("b", 0.5)]), T)
     assert d.mode == "faq" and [h.key for h in d.hits] == ["a"]
+
+
+def test_confident_faq_hit_in_the_other_language_goes_to_rag():
+    # a Chinese question is not answered with the English curated text: the LLM answers from it
+    d = decide(result([hit("a", 0.95, lang="en"), hit("b", 0.5, lang="zh-Hans")], lang="zh-Hant"), T)
+    assert d.mode == "rag" and [h.key for h in d.hits] == ["a", "b"]
+    # either Chinese script is the same language (the answer is converted to the question's script)
+    assert decide(result([hit("a", 0.95, lang="zh-Hans")], lang="zh-Hant"), T).mode == "faq"
 
 
 def test_confident_document_hit_goes_to_rag():
