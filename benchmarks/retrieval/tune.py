@@ -36,13 +36,7 @@ FIT_FEATURES = {
 }
 # with the verifier's opinion (USE on the candidates of Chinese queries): its cosine and lift added
 VERIFIED_FEATURES = ("ucos", "ulift")
-# cross-language verified FAQ hits ("multi+v-x", only our mixed KB has them: ~70 runs): fewer features
-XLANG_FEATURES = ("margin", "mcos", "mlift", "ucos", "ulift")
 FIT_C, FIT_TARGET = 1.0, "ans"  # the recipe of the shipped DEFAULT_CALIBRATION
-# shipped models not refitted by `fit` (printed and scored as shipped): the same-language Chinese
-# FAQ models, fitted before language pools, which single-language KBs still see unchanged
-# (app/retrieval/confidence.py says why). The leave-one-out and query-split checks refit all.
-KEPT = ("multi", "multi+v")
 THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.05, 0.96, 0.05))
 
 
@@ -89,8 +83,7 @@ def fit_calibration(runs: list[tuple[str, Run]], features, c: float = 0.3, targe
 
 
 def group_of(r: Run) -> str:
-    f = r.features
-    return calibration_key(bool(f.get("en_lead")), bool(f.get("doc")), bool(f.get("verified")), bool(f.get("xlang")))
+    return calibration_key(bool(r.features.get("en_lead")), bool(r.features.get("doc")), bool(r.features.get("verified")))
 
 
 def strip_verifier(r: Run) -> Run:
@@ -103,7 +96,7 @@ def strip_verifier(r: Run) -> Run:
 
 def fit_groups(runs: list[tuple[str, Run]], c: float, target: str) -> dict[str, Calibration]:
     # every verified run also trains the plain model of its group, so both exist
-    runs = runs + [(n, strip_verifier(r)) for n, r in runs if "+v" in group_of(r)]
+    runs = runs + [(n, strip_verifier(r)) for n, r in runs if group_of(r).endswith("+v")]
     out = {}
     for lead, feats in FIT_FEATURES.items():
         for verified in (False, True):
@@ -123,10 +116,6 @@ def fit_groups(runs: list[tuple[str, Run]], c: float, target: str) -> dict[str, 
                     out[key] = out[fallback]
                 elif key in DEFAULT_CALIBRATION:
                     out[key] = DEFAULT_CALIBRATION[key]
-    sub = [(n, r) for n, r in runs if group_of(r) == "multi+v-x"]
-    # no cross-language hits to learn from (a leave-one-out fit without our KB): the same-language
-    # model, as `rank` falls back to it
-    out["multi+v-x"] = fit_calibration(sub, XLANG_FEATURES, c=c, target=target) if sub else out["multi+v"]
     return out
 
 
@@ -206,8 +195,6 @@ def cmd_fit(scs: list[Scorer], c: float, target: str) -> None:
     data = {sc.es.name: rows_for(sc, DEFAULT_WEIGHTS, DEFAULT_CALIBRATION) for sc in scs}
     pooled = [(n, r) for n, (f, fo) in data.items() for r in f + fo if r.features]
     cal = fit_groups(pooled, c=c, target=target)
-    cal.update({k: DEFAULT_CALIBRATION[k] for k in KEPT})
-    print("kept as shipped:", ", ".join(KEPT))
     for g, cg in cal.items():
         print(f'    "{g}": Calibration(bias={cg.bias}, coef={dict(cg.coef)}),')
     rec = {n: (recalibrate(f, cal), recalibrate(fo, cal)) for n, (f, fo) in data.items()}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibration_key, hit_features
-from app.retrieval.fusion import DEFAULT_WEIGHTS, Grouping, entry_max, fuse, standardise, standardise_pools, top_k
+from app.retrieval.fusion import Grouping, entry_max, fuse, standardise, top_k
 from app.retrieval.index import KBIndex, RecordSet
 from app.retrieval.lexical import BM25
 from app.retrieval.ranking import model_role, rank
@@ -67,15 +67,10 @@ def test_calibration_monotone_and_bounded():
     f = hit_features(3.0, 1.0, 0.9, 0.5, 1.0, 0.8, 0.1)
     assert f["margin"] == 2.0
     # one calibration per lead encoder and kind of hit, plus FAQ hits with the verifier's opinion
-    assert set(DEFAULT_CALIBRATION) == {"multi", "multi-doc", "multi+v", "multi+v-x", "en", "en-doc"}
+    assert set(DEFAULT_CALIBRATION) == {"multi", "multi-doc", "multi+v", "en", "en-doc"}
     assert calibration_key(False, False, True) == "multi+v"
     assert calibration_key(False, True, True) == "multi-doc"  # documents: no verified model
     assert calibration_key(True, False) == "en"
-    # cross-language FAQ hits of verified (Chinese) queries have their own model, nothing else does
-    assert calibration_key(False, False, True, xlang=True) == "multi+v-x"
-    assert calibration_key(False, False, False, xlang=True) == "multi"
-    assert calibration_key(False, True, True, xlang=True) == "multi-doc"
-    assert calibration_key(True, False, False, xlang=True) == "en"
 
 
 def test_dice_overlap_penalises_extra_question_terms():
@@ -142,63 +137,6 @@ def test_fuse_mask_limits_a_signal_to_its_entries():
     f = fuse(sig, {"multi": 1.0, "en": 1.0}, {"en": np.array([True, True, False])})
     assert f[2] == pytest.approx(standardise(sig["multi"])[2])
     assert int(np.argmax(f)) == 2  # not sunk by the meaningless -5 of the masked signal
-
-
-def test_standardise_pools_puts_each_pools_best_on_one_scale():
-    # the other language's cosines sit lower: over one crowd its best entry is below the median
-    x = np.array([0.62, 0.60, 0.58, 0.20, 0.45, 0.00, 0.05], dtype=np.float32)
-    pool = np.array([False, False, False, False, True, True, True])
-    assert standardise(x)[4] < standardise(x)[0]
-    z = standardise_pools(x, pool)
-    for m in (pool, ~pool):
-        assert abs(float(z[m].mean())) < 1e-6 and float(z[m].std()) == pytest.approx(1.0, abs=1e-5)
-    assert z[4] > z[0]  # stands out from its own language's entries more than the Chinese best does
-    assert standardise_pools(x, np.zeros(7, dtype=bool)).tolist() == pytest.approx(standardise(x).tolist())
-
-
-def _mixed_index(n_zh: int = 24, n_en: int = 24) -> KBIndex:
-    # Chinese FAQ entries close to the query and to each other, and English entries of which one
-    # document section stands out (cross-language cosines are lower); one 4-d "model"
-    def v(c, axis):
-        out = [0.0] * 4
-        out[0], out[axis] = c, float(np.sqrt(1 - c * c))
-        return out
-
-    rows = []
-    zh = [0.62, 0.60, 0.58] + np.linspace(0.30, 0.56, n_zh - 3).tolist()
-    for i, c in enumerate(zh):
-        key = f"zh-{i}"
-        rows += [(f"{key}-q", "报销单被退回怎么办", key, "question", v(c, 1), "zh-Hans"),
-                 (f"{key}-a", "请在系统里修改后重新提交", key, "answer", v(c, 1), "zh-Hans")]  # fmt: skip
-    en = [("policy.md#Returns", 0.45, "chunk")] + [(f"en-{i}", c, "question") for i, c in enumerate(np.linspace(0.0, 0.1, n_en - 1))]
-    for key, c, kind in en:
-        rows.append((key, "Returned expense reports can be fixed and resubmitted.", key, kind, v(c, 2), "en"))
-    metas = []
-    for _, text, key, fld, _, lang in rows:
-        doc = "#" in key
-        metas.append({"entry_key": key, "kind": "doc" if doc else "faq", "source": "policy.md" if doc else "faq.csv",
-                      "title": text, "section": "Returns" if doc else "", "page": -1, "question": "" if doc else text,
-                      "answer": "", "related_questions": "", "lang": lang, "field": fld})  # fmt: skip
-    vecs = np.array([r[4] for r in rows], dtype=np.float32)
-    return KBIndex([RecordSet([r[0] for r in rows], [r[1] for r in rows], metas, vecs)])
-
-
-def test_language_pools_rank_a_standout_other_language_entry_first():
-    idx = _mixed_index()
-    q = {0: np.array([1.0, 0, 0, 0], dtype=np.float32)}
-    pooled = rank(idx, "报销单退回", "zh-Hans", q, ["multi"], k=3)
-    assert idx.entries[pooled[0].entry].key == "policy.md#Returns"
-    assert pooled[0].features["xlang"] == 1.0
-    flat = {g: {**w, "pool_lang": 0, "xlang": 0.0} for g, w in DEFAULT_WEIGHTS.items()}
-    plain = rank(idx, "报销单退回", "zh-Hans", q, ["multi"], k=3, weights=flat)
-    assert idx.entries[plain[0].entry].key == "zh-0"  # one crowd: the higher raw cosine wins
-
-
-def test_a_language_with_few_entries_is_not_pooled():
-    # 3 Chinese entries are no crowd to standardise within: the best raw cosine keeps its lead
-    idx = _mixed_index(n_zh=3)
-    hits = rank(idx, "报销单退回", "zh-Hans", {0: np.array([1.0, 0, 0, 0], dtype=np.float32)}, ["multi"], k=3)
-    assert idx.entries[hits[0].entry].key == "zh-0"
 
 
 @pytest.mark.parametrize(
