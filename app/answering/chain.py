@@ -238,17 +238,17 @@ class AnswerChain:
     def contact(self, lang: str) -> str:
         return to_script(self.s.handoff_contact_zh, lang) if lang.startswith("zh") else self.s.handoff_contact
 
+    def _with_contact(self, en: str, zh: str, lang: str) -> str:
+        return (to_script(zh, lang) if lang.startswith("zh") else en).format(contact=self.contact(lang))
+
     def no_answer_text(self, lang: str) -> str:
-        tpl = to_script(self.s.no_answer_text_zh, lang) if lang.startswith("zh") else self.s.no_answer_text
-        return tpl.format(contact=self.contact(lang))
+        return self._with_contact(self.s.no_answer_text, self.s.no_answer_text_zh, lang)
 
     def idk_handoff_text(self, lang: str) -> str:
-        tpl = to_script(self.s.idk_handoff_text_zh, lang) if lang.startswith("zh") else self.s.idk_handoff_text
-        return tpl.format(contact=self.contact(lang))
+        return self._with_contact(self.s.idk_handoff_text, self.s.idk_handoff_text_zh, lang)
 
     def llm_down_text(self, lang: str) -> str:
-        tpl = to_script(self.s.llm_down_text_zh, lang) if lang.startswith("zh") else self.s.llm_down_text
-        return tpl.format(contact=self.contact(lang))
+        return self._with_contact(self.s.llm_down_text, self.s.llm_down_text_zh, lang)
 
     def astream(self, turn: Turn) -> AsyncIterator[Event]:
         return self.runnable.astream({"turn": turn})

@@ -16,6 +16,8 @@ from app.embeddings import MINILM_NAMES, USE_NAMES
 from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibration_key, hit_features
 from app.retrieval.fusion import DEFAULT_WEIGHTS, fuse, lang_group, top_k
 from app.retrieval.index import KBIndex
+from app.retrieval.matvec import HalfMatrix
+from app.retrieval.matvec import HalfMatrix
 from app.retrieval.text import dice_overlap, overlap, overlap_units, tokenize
 
 LIFT_CROWD = 20  # entries whose mean lead cosine is the "topic crowd" baseline for `lift`
@@ -90,6 +92,23 @@ def needed_models(roles: Sequence[str], group_weights: Mapping[str, float], inde
     return out
 
 
+def scorer_for(index: KBIndex, i: int, role: str, en_only: bool) -> tuple[np.ndarray | None, HalfMatrix]:
+    """(record rows it scores, None = all; its float16 matrix) for model i: the English-only model
+    scores only English entries' rows when its weight group masks it to them."""
+    if role == "en" and en_only:
+        return index.english_rows(i)
+    return None, index.scorer(i)
+
+
+def prepare(index: KBIndex, roles: Sequence[str], weights: Mapping[str, Mapping[str, float]] = DEFAULT_WEIGHTS) -> None:
+    """Build every scorer `rank` can ask for (at index build time, not in the first query)."""
+    for i, role in enumerate(roles):
+        if index.dense[i] is None or role == "verify":
+            continue
+        for w in weights.values():
+            scorer_for(index, i, role, w.get("mask_en", 0) > 0)
+
+
 def verify(index: KBIndex, candidates: np.ndarray, mat: np.ndarray, v: np.ndarray) -> dict[int, float]:
     """The verifier's best cosine per candidate entry, over that entry's records only: it judges
     the fused shortlist, so it costs ~20 entries' rows instead of a full matrix product."""
@@ -131,15 +150,12 @@ def rank(
         if roles[i] == "verify":
             verifier = (index.dense[i], v)
             continue
-        if roles[i] == "en" and en_only:
-            rows, sub = index.english_rows(i)
-            if rows is None:
-                dense_scores[i] = sub @ v
-            else:  # other entries get 0: masked out of fusion, and no meaningful cosine
-                dense_scores[i] = np.zeros(len(index.record_ids), dtype=np.float32)
-                dense_scores[i][rows] = sub @ v
-        else:
-            dense_scores[i] = index.scorer(i) @ v
+        rows, mat = scorer_for(index, i, roles[i], en_only)
+        if rows is None:
+            dense_scores[i] = mat @ v
+        else:  # other entries get 0: masked out of fusion, and no meaningful cosine
+            dense_scores[i] = np.zeros(len(index.record_ids), dtype=np.float32)
+            dense_scores[i][rows] = mat @ v
     for i, s in dense_scores.items():
         role = roles[i]
         q = index.by_question.max(s)

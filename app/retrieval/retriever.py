@@ -19,7 +19,7 @@ import numpy as np
 
 from app.errors import BadRequest, EmptyKnowledgeBase
 from app.retrieval.index import KBIndex, RecordSet
-from app.retrieval.ranking import model_role, needed_models, rank, weights_for
+from app.retrieval.ranking import model_role, needed_models, prepare, rank, weights_for
 from app.retrieval.text import detect_lang, warm_up
 
 log = logging.getLogger(__name__)
@@ -88,13 +88,7 @@ class Retriever:
             sets.append(RecordSet(got.ids, got.texts, got.metadatas, got.embeddings))
         index = KBIndex(sets, version)
         # the float16 scorers now, while the old snapshot still serves, not in the first query
-        for i, role in enumerate(self.roles):
-            if index.dense[i] is None or role == "verify":
-                continue
-            if role == "en":
-                index.english_rows(i)
-            else:
-                index.scorer(i)
+        prepare(index, self.roles)
         log.info(
             "retrieval index built: %d entries, %d records, version %s in %.2f s",
             index.n_entries, len(index.record_ids), version, time.perf_counter() - t0,

@@ -45,6 +45,7 @@ class EvalSet:
     queries: list[dict]  # every query; `answerable` False for real out-of-KB ones
     qvs: list[np.ndarray]  # per embedder: (n_queries, dim)
     embedders: list = field(default_factory=list)
+    records: list[RecordSet] = field(default_factory=list)  # per model, as the index was built from
 
     @property
     def has_real_unanswerable(self) -> bool:
@@ -88,28 +89,19 @@ def _fingerprint(paths: list[Path], models: list[str], settings) -> str:
     return h.hexdigest()[:16]
 
 
-def _cache_path(name: str, settings, cache: Path) -> Path:
-    knowledge, qpath = set_paths(name)
-    return cache / f"{name}-{_fingerprint([knowledge, qpath], list(settings.embedding_models), settings)}.pkl"
-
-
-def cached_records(name: str, settings, cache: Path) -> list[RecordSet]:
-    """The records (per model) of a set that `load_set` has cached, as `KBIndex` takes them."""
-    blob = pickle.loads(_cache_path(name, settings, cache).read_bytes())
-    return [RecordSet(*s) for s in blob["sets"]]
-
-
 def load_set(name: str, settings, *, work: Path, cache: Path, embedders=None) -> EvalSet:
     """The set, from the cache when its knowledge, queries, models and chunking are unchanged;
     otherwise ingested (run_ingest into a Chroma under `work`) and encoded, then cached."""
     knowledge, qpath = set_paths(name)
     models = list(settings.embedding_models)
-    cpath = _cache_path(name, settings, cache)
+    fp = _fingerprint([knowledge, qpath], models, settings)
+    cpath = cache / f"{name}-{fp}.pkl"
     queries = load_queries(qpath)
     if cpath.exists():
         blob = pickle.loads(cpath.read_bytes())
-        index = KBIndex([RecordSet(*s) if s is not None else None for s in blob["sets"]], tuple(blob["version"]))
-        return EvalSet(name, index, queries, blob["qvs"], embedders or [ModelStub(m) for m in blob["names"]])
+        records = [RecordSet(*s) if s is not None else None for s in blob["sets"]]
+        return EvalSet(name, KBIndex(records, tuple(blob["version"])), queries, blob["qvs"],
+                       embedders or [ModelStub(m) for m in blob["names"]], records)  # fmt: skip
     from app.embeddings import make_embedder
     from app.knowledge_store import KnowledgeStore, make_chroma_client
     from app.settings import Settings
@@ -136,8 +128,8 @@ def load_set(name: str, settings, *, work: Path, cache: Path, embedders=None) ->
     tmp = cpath.with_suffix(".tmp")
     tmp.write_bytes(pickle.dumps(blob, protocol=pickle.HIGHEST_PROTOCOL))
     tmp.replace(cpath)
-    index = KBIndex([RecordSet(*t) for t in sets], version)
-    return EvalSet(name, index, queries, qvs, list(embedders))
+    records = [RecordSet(*t) for t in sets]
+    return EvalSet(name, KBIndex(records, version), queries, qvs, list(embedders), records)
 
 
 def main() -> None:

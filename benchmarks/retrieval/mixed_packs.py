@@ -21,33 +21,33 @@ sys.path.insert(0, str(ROOT))
 
 from app.retrieval.index import KBIndex, RecordSet  # noqa: E402
 from app.settings import Settings, apply_process_env  # noqa: E402
-from benchmarks.retrieval.evalsets import EvalSet, cached_records, load_set  # noqa: E402
+from benchmarks.retrieval.evalsets import EvalSet, load_set  # noqa: E402
 from benchmarks.retrieval.scoring import Scorer, faq_direct, hit1, no_answer  # noqa: E402
 
 WORK = Path("/tmp/askdesk-eval")
 PACKS = ("esun_faq_zh_tw", "stackfaq_en")
 
 
-def merged(sets: list[EvalSet], records: list[list[RecordSet]]) -> EvalSet:
+def merged(sets: list[EvalSet]) -> EvalSet:
     """One index over the records of every set (per model), the queries one after the other."""
-    n_models = len(records[0])
+    n_models = len(sets[0].records)
     joined = [
         RecordSet(
-            [i for r in records for i in r[m].ids], [t for r in records for t in r[m].texts],
-            [md for r in records for md in r[m].metadatas], np.vstack([r[m].embeddings for r in records]),
+            [i for es in sets for i in es.records[m].ids], [t for es in sets for t in es.records[m].texts],
+            [md for es in sets for md in es.records[m].metadatas], np.vstack([es.records[m].embeddings for es in sets]),
         )
         for m in range(n_models)
     ]  # fmt: skip
     queries = [q for es in sets for q in es.queries]
     qvs = [np.vstack([es.qvs[m] for es in sets]) for m in range(n_models)]
-    return EvalSet("mixed", KBIndex(joined, (1, len(joined[0].ids))), queries, qvs, sets[0].embedders)
+    return EvalSet("mixed", KBIndex(joined, (1, len(joined[0].ids))), queries, qvs, sets[0].embedders, joined)
 
 
 def main() -> None:
     settings = Settings()
     apply_process_env(settings)
     sets = [load_set(n, settings, work=WORK, cache=WORK / "cache") for n in PACKS]
-    sc = Scorer(merged(sets, [cached_records(n, settings, WORK / "cache") for n in PACKS]))
+    sc = Scorer(merged(sets))
     t = settings.retrieval_answerable_threshold
     full, folded = sc.full(), sc.folded()
     print(f"mixed KB: {sc.es.index.n_entries} entries, English share {sc.es.index.en_share:.3f}; threshold {t}")
