@@ -11,14 +11,15 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda, RunnablePassthrough
 
 from app.answering import prompts
-from app.answering.guard import rule_lines, trim_loops, unusable
-from app.answering.citations import clean_citations, order_by_citation, to_sources
+from app.answering.citations import order_by_citation, to_sources
+from app.answering.guard import StreamGuard, rule_lines, vet
 from app.answering.lang import to_script
 from app.answering.policy import Decision, Thresholds, decide
 from app.errors import LLMUnavailable
@@ -54,13 +55,6 @@ def _ms(t0: float) -> float:
 def _latency(turn: Turn, retrieval_ms: float, ttft_ms: float | None = None) -> dict[str, float]:
     total = _ms(turn.started)
     return {"retrieval": retrieval_ms, "ttft": ttft_ms or total, "total": total}
-
-
-def vet(raw: str, n_sources: int, system_prompt: str) -> tuple[str, str | None]:
-    """A generated answer cleaned (dangling citations, repeated sentences), and why it cannot be
-    shown at all (None when it can)."""
-    answer = trim_loops(clean_citations(raw, n_sources))
-    return answer, unusable(answer, rule_lines(system_prompt))
 
 
 class AnswerChain:
@@ -157,34 +151,45 @@ class AnswerChain:
             return
         # rag
         messages = self.rag_messages(result.query, d.hits, turn.lang)
-        parts: list[str] = []
         reasoning: list[str] = []
-        ttft = None
+        ttft = None  # first answer text shown (what the user waits for), not the engine's first token
         backend = None
         usage = None
-        async for chunk in self.router.astream(
+        guard = StreamGuard(len(sources), rule_lines(messages[0].content))
+        stream = self.router.astream(
             messages, question=result.query, call_type="answer", enable_thinking=turn.enable_thinking,
             temperature=self.s.rag_temperature, max_tokens=self.s.rag_max_tokens,
-        ):  # fmt: skip
-            backend = chunk.backend or backend
-            usage = chunk.usage or usage
-            if chunk.reasoning:
-                reasoning.append(chunk.reasoning)
-                if turn.return_reasoning:
-                    yield Event("reasoning", {"text": chunk.reasoning})
-            if chunk.content:
-                if ttft is None:
-                    ttft = _ms(turn.started)
-                parts.append(chunk.content)
-                yield Event("token", {"text": chunk.content})
+        )  # fmt: skip
+        async with aclosing(stream):
+            async for chunk in stream:
+                backend = chunk.backend or backend
+                usage = chunk.usage or usage
+                if chunk.reasoning:
+                    reasoning.append(chunk.reasoning)
+                    if turn.return_reasoning:
+                        yield Event("reasoning", {"text": chunk.reasoning})
+                if chunk.content:
+                    shown = guard.feed(chunk.content)
+                    if guard.problem:  # the answer will be replaced: stop the engine generating it
+                        break
+                    if shown:
+                        ttft = ttft if ttft is not None else _ms(turn.started)
+                        yield Event("token", {"text": shown})
+        rest = guard.finish()
+        if rest:
+            ttft = ttft if ttft is not None else _ms(turn.started)
+            yield Event("token", {"text": rest})
         done["backend"] = backend
         done["usage"] = usage
         if turn.return_reasoning:
             done["reasoning"] = "".join(reasoning) or None
-        answer, problem = vet("".join(parts), len(sources), messages[0].content)
+        answer, problem = guard.shown, guard.problem
         if problem:
             log.info("generated answer replaced: %s", problem)
-            answer = self.no_answer_text(turn.lang)
+            # what was shown passed the checks and stays; the honest reply follows it
+            tail = ("\n\n" if answer else "") + self.no_answer_text(turn.lang)
+            answer += tail
+            yield Event("token", {"text": tail})
             done["guard"] = problem
         if problem or prompts.says_idk(answer):
             done["mode"] = "no_answer"
@@ -208,7 +213,7 @@ class AnswerChain:
             )  # fmt: skip
         except LLMUnavailable:
             return None
-        text, problem = vet(res.content, len(hits), messages[0].content)
+        text, problem = vet(res.content, len(hits), rule_lines(messages[0].content))
         return None if problem or prompts.says_idk(text) else (text, res.backend)
 
     def rag_messages(self, question: str, hits: list, lang: str) -> list:

@@ -12,6 +12,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 import httpx
@@ -173,19 +174,22 @@ class LLMRouter:
                         extra_body={**b.cfg.extra_body,
                                     "chat_template_kwargs": {"enable_thinking": enable_thinking}},
                     )
-                    async for msg in stream:
-                        reasoning = msg.additional_kwargs.get("reasoning_content", "") or ""
-                        text = msg.content if isinstance(msg.content, str) else ""
-                        content, tag_reasoning = splitter.feed(text)
-                        reasoning += tag_reasoning
-                        usage = _usage(msg)
-                        if not (content or reasoning or usage):
-                            continue
-                        if not started and (content or reasoning):
-                            started = True
-                            ttft = time.monotonic() - t0
-                            b.ttft_ewma[rc.complexity] = ewma(b.ttft_ewma.get(rc.complexity), ttft)
-                        yield LLMChunk(content=content, reasoning=reasoning, backend=name, usage=usage)
+                    # closed with the caller's stream (a guard that stops reading mid-answer), so
+                    # the HTTP request ends and the engine stops generating
+                    async with aclosing(stream):
+                        async for msg in stream:
+                            reasoning = msg.additional_kwargs.get("reasoning_content", "") or ""
+                            text = msg.content if isinstance(msg.content, str) else ""
+                            content, tag_reasoning = splitter.feed(text)
+                            reasoning += tag_reasoning
+                            usage = _usage(msg)
+                            if not (content or reasoning or usage):
+                                continue
+                            if not started and (content or reasoning):
+                                started = True
+                                ttft = time.monotonic() - t0
+                                b.ttft_ewma[rc.complexity] = ewma(b.ttft_ewma.get(rc.complexity), ttft)
+                            yield LLMChunk(content=content, reasoning=reasoning, backend=name, usage=usage)
                     content, reasoning = splitter.flush()
                     if content or reasoning:
                         yield LLMChunk(content=content, reasoning=reasoning, backend=name)

@@ -1,5 +1,5 @@
 from app.answering import prompts
-from app.answering.guard import rule_lines, trim_loops, unusable
+from app.answering.guard import StreamGuard, rule_lines, trim_loops, unusable, vet
 
 SYSTEM = prompts.rag_prompt("zh").format_messages(**prompts.rag_inputs(question="q", passages=[], lang="zh", company="NWH"))[0].content
 RULES = rule_lines(SYSTEM)
@@ -28,3 +28,38 @@ def test_clause_loops_in_chinese_are_trimmed():
     assert trim_loops(loop) == "知识库中没有找到这个问题的答案，可以在知识库中添加新的问题，可以在知"
     ok = "打开设置，选择网络，然后重新连接。"
     assert trim_loops(ok) == ok
+
+
+def stream(text: str, n_sources: int = 2, step: int = 3) -> tuple[StreamGuard, list[str]]:
+    """Feed `text` in `step`-character pieces (engines stream a few characters per token)."""
+    g = StreamGuard(n_sources, RULES)
+    shown = [g.feed(text[i : i + step]) for i in range(0, len(text), step)]
+    shown.append(g.finish())
+    return g, shown
+
+
+def test_stream_adds_up_to_the_vetted_answer_and_waits_for_sentence_ends():
+    raw = "Book rooms in Outlook [1]. Invented source [7]. Book rooms in Outlook [1]. Rooms free up after 15 minutes [2]."
+    g, shown = stream(raw)
+    assert g.problem is None
+    assert "".join(shown) == g.shown == vet(raw, 2, RULES)[0]
+    assert "[7]" not in g.shown and g.shown.count("Book rooms") == 1  # dangling citation, repeat: never shown
+    first = next(i for i, s in enumerate(shown) if s)
+    assert shown[first].startswith("Book rooms in Outlook [1].")  # nothing before the first sentence ended
+    zh = "入职满一年有 10 天年假 [1]，不满一年按月折算 [1]。"
+    g, shown = stream(zh, step=2)
+    assert "".join(shown) == zh and sum(bool(s) for s in shown) >= 2  # clause by clause
+
+
+def test_stream_stops_showing_at_an_echoed_tag_or_a_leaked_rule():
+    g, shown = stream("Annual leave is 10 days [1]. <context> [1] Annual leave", step=1)
+    assert g.problem == "echoes the prompt's tags"
+    assert "".join(shown) == g.shown == "Annual leave is 10 days [1]."  # the good sentence before it stays
+    assert g.feed(" more text.") == "" and g.finish() == ""  # nothing after a problem
+    # the prompt recited from its first line: rule lines have sentence ends of their own, and none
+    # of it may show before the line is recognised
+    leak = "\n".join(SYSTEM.splitlines()[:3])
+    g, shown = stream(leak, step=2)
+    assert g.problem == "repeats the system rules" and "".join(shown) == ""
+    g, shown = stream("你好！ 规则： 1. 只能使用 context 中编号段落里的事实回答。", step=2)
+    assert g.problem == "repeats the system rules" and "只能使用" not in "".join(shown)

@@ -5,6 +5,7 @@ driven by the official `openai` client, LangChain's ChatOpenAI and plain HTTP.""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import httpx
@@ -109,7 +110,11 @@ def test_rag_answer_streams_from_the_engine_with_numbered_sources(askdesk_servic
     done = events[-1][1]
     assert events[-1][0] == "done", events[-1]
     assert done["mode"] in ("rag", "no_answer")  # a 135M model may say it does not know
-    assert sum(1 for k, _ in events if k == "token") > 1 or done["mode"] == "no_answer"
+    tokens = [d["text"] for k, d in events if k == "token"]
+    assert "".join(tokens) == done["answer"]
+    # released a sentence at a time after the guard read it (app/answering/guard.py): one event
+    # only for a one-sentence answer
+    assert len(tokens) > 1 or done["mode"] == "no_answer" or not re.search(r"[.!?。！？；，\n]\s*\S", done["answer"])
     assert done["backend"] == "llamacpp"
     assert done["sources"][0]["id"].startswith("docs/travel-policy.md#")
     assert "<think>" not in done["answer"]
