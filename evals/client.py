@@ -35,8 +35,9 @@ class ChatResult:
 
     @property
     def output_tokens(self) -> int:
-        """Output tokens: the service's count when it reports one, else the token events received
-        (llama.cpp and vLLM stream about one token per event)."""
+        """Output tokens: the service's count when it reports one (AskDesk does when the engine
+        reported usage), else the token events received (a lower bound: AskDesk streams a sentence
+        per event, other services about one token)."""
         lat = (self.done or {}).get("latency_ms") or {}
         for key in ("output_tokens", "completion_tokens"):
             if isinstance(lat.get(key), (int, float)):

@@ -15,6 +15,7 @@ ingested into real Chroma on a temp dir, answering through a real llama.cpp engi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -113,6 +114,49 @@ def start_service(env: dict, port: int, log_path: Path, timeout: float = 180) ->
         time.sleep(0.5)
     proc.kill()
     raise RuntimeError(f"askdesk serve not ready in {timeout} s: {log_path.read_text()[-2000:]}")
+
+
+@contextlib.contextmanager
+def app_on_scripted_model(data_dir: Path, models_dir: Path, answer: str, name: str):
+    """The app in-process (TestClient runs the real lifespan) over `data_dir`, answering through a
+    real llama.cpp process that serves the tiny Qwen3-architecture fixture model built to reply
+    `answer` every time (serving/fixtures): for paths that need the model to say one thing on cue.
+    Bearer key "sk-a", exempt from rate limits."""
+    from fastapi.testclient import TestClient
+
+    from app.api.main import create_app
+    from app.settings import LLMBackend, Settings
+    from serving.fixtures.thinking_model import build
+    from tests.engine_fixtures import start_llamacpp_process
+
+    model = build(models_dir / name, answer=answer)
+    proc = start_llamacpp_process(str(model.gguf_path), served_name=name)
+    try:
+        backend = LLMBackend(name=name, base_url=proc.base_url, model=proc.served_name, timeout_s=60)
+        s = Settings(_env_file=None, data_dir=data_dir, llm_backends=[backend], api_keys=["sk-a"],
+                     rate_limit_exempt_keys=["sk-a"])  # fmt: skip
+        with TestClient(create_app(s)) as c:
+            yield c
+    finally:
+        proc.stop()
+
+
+def parse_sse(lines) -> list[tuple[str, dict]]:
+    """(event, data) pairs of an /api/chat event stream."""
+    events, kind = [], None
+    for line in lines:
+        if line.startswith("event: "):
+            kind = line[7:]
+        elif line.startswith("data: "):
+            events.append((kind, json.loads(line[6:])))
+    return events
+
+
+def stream_events(client, headers: dict, body: dict) -> list[tuple[str, dict]]:
+    """(event, data) pairs of a streamed POST /api/chat through a TestClient."""
+    with client.stream("POST", "/api/chat", headers=headers, json={**body, "stream": True}) as r:
+        assert r.status_code == 200, r.read()
+        return parse_sse(r.iter_lines())
 
 
 @pytest.fixture(scope="session")

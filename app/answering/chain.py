@@ -199,8 +199,12 @@ class AnswerChain:
                 tail = "\n\n" + self.idk_handoff_text(turn.lang)
                 answer += tail
                 yield Event("token", {"text": tail})
+        latency = _latency(turn, t_retrieved, ttft)
+        if usage and usage.get("completion_tokens"):
+            # the engine's count: token events are sentences (the guard), not tokens
+            latency["output_tokens"] = float(usage["completion_tokens"])
         yield Event("done", {**done, "answer": answer, "sources": order_by_citation(sources, answer),
-                             "latency_ms": _latency(turn, t_retrieved, ttft)})  # fmt: skip
+                             "latency_ms": latency})  # fmt: skip
 
     async def _adapt(self, question: str, hits: list, turn: Turn) -> tuple[str, str] | None:
         """The LLM's rewording of a curated answer for this question, or None when the LLM is down,

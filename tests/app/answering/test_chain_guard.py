@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 
-from app.settings import LLMBackend, Settings
+from tests.service_fixtures import app_on_scripted_model, stream_events
 
 pytest_plugins = ["tests.engine_fixtures", "tests.service_fixtures"]
 pytestmark = [pytest.mark.slow, pytest.mark.llamacpp]
@@ -28,31 +27,12 @@ H = {"Authorization": "Bearer sk-a"}
 
 @pytest.fixture(scope="module")
 def client(ingested_sample_kb, tmp_path_factory):
-    from app.api.main import create_app
-    from serving.fixtures.thinking_model import build
-    from tests.engine_fixtures import start_llamacpp_process
-
-    model = build(tmp_path_factory.mktemp("models") / "qwen3-echo-tiny", answer=REPLY)
-    proc = start_llamacpp_process(str(model.gguf_path), served_name="qwen3-echo-tiny")
-    try:
-        backend = LLMBackend(name="echo", base_url=proc.base_url, model=proc.served_name, timeout_s=60)
-        s = Settings(_env_file=None, data_dir=ingested_sample_kb, llm_backends=[backend], api_keys=["sk-a"],
-                     rate_limit_exempt_keys=["sk-a"])  # fmt: skip
-        with TestClient(create_app(s)) as c:
-            yield c
-    finally:
-        proc.stop()
+    with app_on_scripted_model(ingested_sample_kb, tmp_path_factory.mktemp("models"), REPLY, "qwen3-echo-tiny") as c:
+        yield c
 
 
 def test_chat_stream_never_shows_the_echo_and_adds_up(client):
-    with client.stream("POST", "/api/chat", headers=H, json={"message": DOC_QUESTION, "stream": True}) as r:
-        assert r.status_code == 200
-        events, kind = [], None
-        for line in r.iter_lines():
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                events.append((kind, json.loads(line[6:])))
+    events = stream_events(client, H, {"message": DOC_QUESTION})
     tokens = [d["text"] for k, d in events if k == "token"]
     done = next(d for k, d in events if k == "done")
     assert tokens and tokens[0] == GOOD  # released once its sentence ended, before the echo came

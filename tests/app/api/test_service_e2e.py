@@ -28,17 +28,12 @@ def chat(svc, message, **kw):
 
 
 def sse_events(svc, message, **kw) -> list[tuple[str, dict]]:
-    events = []
+    from tests.service_fixtures import parse_sse
+
     with httpx.stream("POST", f"{svc.url}/api/chat", json={"message": message, "stream": True, **kw},
                       headers=svc.headers(), timeout=120) as r:  # fmt: skip
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
-        kind = None
-        for line in r.iter_lines():
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                events.append((kind, json.loads(line[6:])))
-    return events
+        return parse_sse(r.iter_lines())
 
 
 def test_health_ready_docs_metrics(askdesk_service):
@@ -115,6 +110,7 @@ def test_rag_answer_streams_from_the_engine_with_numbered_sources(askdesk_servic
     # released a sentence at a time after the guard read it (app/answering/guard.py): one event
     # only for a one-sentence answer
     assert len(tokens) > 1 or done["mode"] == "no_answer" or not re.search(r"[.!?。！？；，\n]\s*\S", done["answer"])
+    assert done["latency_ms"]["output_tokens"] >= len(tokens)  # the engine's count, not the events'
     assert done["backend"] == "llamacpp"
     assert done["sources"][0]["id"].startswith("docs/travel-policy.md#")
     assert "<think>" not in done["answer"]
