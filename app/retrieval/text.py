@@ -54,12 +54,9 @@ def warm_up() -> None:
 
 
 def to_simplified(text: str) -> str:
-    return _t2s().convert(text)
-
-
-def to_simplified_if_chinese(text: str) -> str:
-    """`to_simplified` for text with Chinese characters; other text unchanged (and no OpenCC call)."""
-    return to_simplified(text) if _CJK.search(text) else text
+    """Chinese in either script as Simplified; text without Chinese characters is returned as is
+    (no OpenCC call: most of an English KB's records)."""
+    return _t2s().convert(text) if _CJK.search(text) else text
 
 
 def detect_lang(text: str) -> str:

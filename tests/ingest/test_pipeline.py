@@ -118,8 +118,7 @@ def test_a_store_embedded_from_other_text_says_to_reingest(tmp_path, store, sett
     sf.write_csv(tmp_path / "faq.csv")
     run_ingest([tmp_path / "faq.csv"], store, settings)
     col = store.client.get_collection(store.names()[0], embedding_function=None)
-    old = {k: v for k, v in (col.metadata or {}).items() if k != "embedding_input"}
-    col.modify(metadata={**old, "embedding_input": "as-is"})
+    col.modify(metadata={**(col.metadata or {}), "embedding_input": "as-is"})
     reopened = KnowledgeStore(store.client, embedders, settings.collection)
     with pytest.raises(EmbeddingMismatch, match=r"'as-is' text.*re-ingest.*--reset"):
         reopened.query(0, embedders[0].embed_queries(["vpn"]), 3)

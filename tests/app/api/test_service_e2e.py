@@ -11,6 +11,8 @@ import time
 import httpx
 import pytest
 
+from tests.service_fixtures import parse_sse
+
 pytest_plugins = ["tests.engine_fixtures", "tests.service_fixtures"]
 pytestmark = [pytest.mark.slow, pytest.mark.llamacpp]
 
@@ -28,8 +30,6 @@ def chat(svc, message, **kw):
 
 
 def sse_events(svc, message, **kw) -> list[tuple[str, dict]]:
-    from tests.service_fixtures import parse_sse
-
     with httpx.stream("POST", f"{svc.url}/api/chat", json={"message": message, "stream": True, **kw},
                       headers=svc.headers(), timeout=120) as r:  # fmt: skip
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
