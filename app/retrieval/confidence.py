@@ -21,7 +21,8 @@ Features of a hit (all computed for every hit; the calibration uses the ones it 
   ulift    ucos minus the verifier's mean over the fused shortlist (20 entries): a second,
            independently trained model's view of whether the hit stands out
   doc      1 for a document section (chunks score lower cosines than FAQ questions)
-  xlang    1 when the entry's language differs from the query's (cross-language cosines are lower)
+  xlang    1 when the entry's language differs from the query's (cross-language cosines are lower,
+           and there is no lexical overlap: the fit gives such hits a bonus)
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ class Calibration:
 # Leave-one-dataset-out transfer is weak (reports/retrieval-eval.md): refit when adding eval sets
 # rather than trusting these digits.
 DEFAULT_CALIBRATION: dict[str, Calibration] = {
-    "multi": Calibration(bias=5.9588, coef={'margin': -0.5488, 'mcos': -10.7472, 'mlift': 79.8647, 'agree': 0.7805, 'qcover': -6.2941, 'dice': 8.1724, 'xlang': 0.0}),
-    "multi-doc": Calibration(bias=-21.3622, coef={'margin': -0.5571, 'mcos': 21.4545, 'mlift': 11.7324, 'agree': 2.9473, 'qcover': 6.4694, 'dice': -26.366, 'xlang': 0.0}),
-    "multi+v": Calibration(bias=-31.3657, coef={'margin': -0.4821, 'mcos': 34.6676, 'mlift': 21.1696, 'agree': 0.7204, 'qcover': -3.6022, 'dice': 7.1068, 'xlang': 0.0, 'ucos': -8.7072, 'ulift': 13.4058}),
+    "multi": Calibration(bias=3.6161, coef={'margin': -0.615, 'mcos': -8.4819, 'mlift': 82.3033, 'agree': 0.9268, 'qcover': -6.2449, 'dice': 8.1969, 'xlang': 4.5108}),
+    "multi-doc": Calibration(bias=-64.4503, coef={'margin': 5.2294, 'mcos': 71.6757, 'mlift': 12.9272, 'agree': -1.1103, 'qcover': 1.9446, 'dice': -21.1826, 'xlang': 4.4827}),
+    "multi+v": Calibration(bias=-29.3687, coef={'margin': -0.582, 'mcos': 32.2491, 'mlift': 33.9444, 'agree': 0.7532, 'qcover': -3.8366, 'dice': 7.5568, 'xlang': 3.7838, 'ucos': -8.9425, 'ulift': 12.7146}),
     "en": Calibration(bias=-10.4859, coef={'margin': 0.9975, 'cos': 22.4214, 'lift': -10.9369, 'agree': 0.7373, 'qcover': -1.8351, 'dice': -0.6405, 'xlang': 4.0216}),
     "en-doc": Calibration(bias=-3.2869, coef={'margin': -0.2844, 'cos': 5.5998, 'lift': 0.2331, 'agree': -0.8012, 'qcover': 2.2837, 'dice': 8.016, 'xlang': 4.4281}),
 }  # fmt: skip

@@ -21,6 +21,8 @@ from app.retrieval.text import dice_overlap, overlap, overlap_units, tokenize
 
 LIFT_CROWD = 20  # entries whose mean lead cosine is the "topic crowd" baseline for `lift`
 EN_KB_SHARE = 0.05  # below this share of English entries the English model is not run at all
+MIN_CROWD = 5  # fewest entries that make a crowd: a language's own z-scores, the verifier's baseline
+MIXED_KB_SHARE = 0.05  # each language holds at least this share: a mixed KB (per-language z-scores)
 
 
 @lru_cache(maxsize=1)
@@ -108,6 +110,18 @@ def prepare(index: KBIndex, roles: Sequence[str], weights: Mapping[str, Mapping[
             scorer_for(index, i, role, w.get("mask_en", 0) > 0)
 
 
+def _by_language(other_lang: np.ndarray, scale: float) -> dict[str, tuple[np.ndarray, float]] | None:
+    """The multilingual signals standardised per language (fusion.standardise_apart) on a KB
+    with both languages, the query's other language's z scaled by `scale`; None otherwise."""
+    n_other = int(other_lang.sum())
+    share = n_other / other_lang.size if other_lang.size else 0.0
+    # a z-score over a handful of entries says little: each language needs a crowd of its own
+    mixed = MIXED_KB_SHARE <= share <= 1 - MIXED_KB_SHARE
+    if scale <= 0 or not mixed or min(n_other, other_lang.size - n_other) < MIN_CROWD:
+        return None
+    return {"multi_q": (other_lang, scale), "multi_c": (other_lang, scale)}
+
+
 def verify(index: KBIndex, candidates: np.ndarray, mat: np.ndarray, v: np.ndarray) -> dict[int, float]:
     """The verifier's best cosine per candidate entry, over that entry's records only: it judges
     the fused shortlist, so it costs ~20 entries' rows instead of a full matrix product."""
@@ -176,10 +190,10 @@ def rank(
 
     # the English-only model cannot judge non-English entries: it is fused over English ones only
     masks = {"en_q": index.entry_is_en, "en_c": index.entry_is_en} if en_only else None
-    fused = fuse(signals, w, masks)
-    # cross-language pairs get lower multilingual cosines (and no lexical overlap) than
-    # same-language ones about the same thing: `xlang` offsets that, `doc` evens FAQ vs chunks
     other_lang = index.entry_is_en if group == "zh" else ~index.entry_is_en
+    fused = fuse(signals, w, masks, apart=_by_language(other_lang, w.get("xlang_z", 0.0)))
+    # cross-language pairs also get no lexical overlap: `xlang` would offset that, `doc` evens
+    # FAQ vs chunks
     if w.get("xlang", 0):
         fused = fused + np.float32(w["xlang"]) * other_lang
     if w.get("doc", 0):
@@ -202,7 +216,11 @@ def rank(
         shortlist = top_k(fused, max(LIFT_CROWD, len(order)))
         with _one_blas_thread():
             ucos = verify(index, shortlist, *verifier)
-        ucrowd = float(np.mean(list(ucos.values())))
+        # the crowd is the query's own language: other-language candidates (fusion.standardise_apart)
+        # score lower verifier cosines and would lift every hit; a KB with only a handful of
+        # entries in it keeps the whole shortlist (one entry would be its own crowd)
+        own = [c for e, c in ucos.items() if not other_lang[e]]
+        ucrowd = float(np.mean(own if len(own) >= MIN_CROWD else list(ucos.values())))
     q_units = overlap_units(query)
     best = float(fused[order[0]])
     second = float(fused[order[1]]) if len(order) > 1 else best - 1.0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibration_key, hit_features
-from app.retrieval.fusion import Grouping, entry_max, fuse, standardise, top_k
+from app.retrieval.fusion import Grouping, entry_max, fuse, standardise, standardise_apart, top_k
 from app.retrieval.index import KBIndex, RecordSet
 from app.retrieval.lexical import BM25
 from app.retrieval.ranking import model_role, rank
@@ -137,6 +137,22 @@ def test_fuse_mask_limits_a_signal_to_its_entries():
     f = fuse(sig, {"multi": 1.0, "en": 1.0}, {"en": np.array([True, True, False])})
     assert f[2] == pytest.approx(standardise(sig["multi"])[2])
     assert int(np.argmax(f)) == 2  # not sunk by the meaningless -5 of the masked signal
+
+
+def test_standardise_apart_judges_the_other_language_against_its_own_crowd():
+    # four same-language entries and three in the query's other language, whose cosines run lower
+    x = np.array([0.90, 0.92, 0.95, 0.91, 0.80, 0.86, 0.81], dtype=np.float32)
+    other = np.array([False] * 4 + [True] * 3)
+    plain = standardise(x)
+    assert int(np.argmax(plain[other])) == 1 and plain[5] < plain[[0, 1, 2, 3]].min()
+    z = standardise_apart(x, other, 0.8)
+    assert z[~other] == pytest.approx(plain[~other])  # same-language entries: unchanged
+    assert z[other] == pytest.approx(0.8 * standardise(x[other]))
+    assert z[5] > z[[0, 1, 3]].max()  # stands out among its language: above the same-language crowd
+    assert standardise_apart(x, np.zeros(7, dtype=bool), 0.8) == pytest.approx(plain)
+    sig = {"multi": x, "lex": np.zeros(7, dtype=np.float32)}
+    w = {"multi": 1.0, "lex": 0.2}
+    assert fuse(sig, w, apart={"multi": (other, 0.8)})[5] == pytest.approx(z[5] / 1.2)
 
 
 @pytest.mark.parametrize(
