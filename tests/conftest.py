@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings, apply_process_env
+# fixture modules that test modules also import helpers from: registered before that import, so
+# their asserts are rewritten (pytest warns and leaves them plain otherwise)
+pytest.register_assert_rewrite("tests.engine_fixtures", "tests.service_fixtures")
+
+from app.settings import Settings, apply_process_env  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -8,7 +8,7 @@ from app.knowledge_store import KnowledgeStore, make_chroma_client
 from app.retrieval import Retriever
 from app.settings import Settings
 
-pytest_plugins = ["tests.service_fixtures"]
+pytest_plugins = ["tests.engine_fixtures", "tests.service_fixtures"]
 
 FAQ = """id,question,answer,related_questions
 pw-reset,How do I reset my online banking password?,Open the login page and choose 'Forgot password'; a code is sent to your phone.,I forgot my password|Password reset steps
