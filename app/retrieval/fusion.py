@@ -93,8 +93,8 @@ def fuse(
     so a missing model (not configured) does not change the fused scale. `masks[name]` limits a
     signal to the entries it can judge (the English-only model on English entries): it is
     standardised over those, and the other entries' weights renormalise without it.
-    `apart[name] = (group, scale)` standardises a signal within `group` and the rest separately
-    (`standardise_apart`: the multilingual model's signals, by language)."""
+    `apart[name] = (group, scale)`: that signal's `group` entries are standardised among
+    themselves and scaled (`standardise_apart`: the query's other language, multilingual model)."""
     masks = masks or {}
     apart = apart or {}
     n = len(next(iter(signals.values()))) if signals else 0
