@@ -192,8 +192,7 @@ def rank(
     masks = {"en_q": index.entry_is_en, "en_c": index.entry_is_en} if en_only else None
     other_lang = index.entry_is_en if group == "zh" else ~index.entry_is_en
     fused = fuse(signals, w, masks, apart=_by_language(other_lang, w.get("xlang_z", 0.0)))
-    # cross-language pairs also get no lexical overlap: `xlang` would offset that, `doc` evens
-    # FAQ vs chunks
+    # flat bonuses (0 as shipped): `xlang` for the other language's entries, `doc` for sections
     if w.get("xlang", 0):
         fused = fused + np.float32(w["xlang"]) * other_lang
     if w.get("doc", 0):

@@ -135,7 +135,6 @@ def test_store_without_the_verifier_still_scores(kb):
     assert res.predicted_answerable
 
 
-
 @pytest.mark.slow
 def test_chinese_questions_find_english_only_answers(ingested_sample_kb, embedders):
     """The sample KB is about half English, half Chinese, and some answers exist in one language
