@@ -117,11 +117,11 @@ def start_service(env: dict, port: int, log_path: Path, timeout: float = 180) ->
 
 
 @contextlib.contextmanager
-def app_on_scripted_model(data_dir: Path, models_dir: Path, answer: str, name: str):
+def app_on_scripted_model(data_dir: Path, models_dir: Path, answer: str, name: str, loop: str = ""):
     """The app in-process (TestClient runs the real lifespan) over `data_dir`, answering through a
     real llama.cpp process that serves the tiny Qwen3-architecture fixture model built to reply
-    `answer` every time (serving/fixtures): for paths that need the model to say one thing on cue.
-    Bearer key "sk-a", exempt from rate limits."""
+    `answer` every time (then `loop` over and over, if given) (serving/fixtures): for paths that
+    need the model to say one thing on cue. Bearer key "sk-a", exempt from rate limits."""
     from fastapi.testclient import TestClient
 
     from app.api.main import create_app
@@ -129,7 +129,7 @@ def app_on_scripted_model(data_dir: Path, models_dir: Path, answer: str, name: s
     from serving.fixtures.thinking_model import build
     from tests.engine_fixtures import start_llamacpp_process
 
-    model = build(models_dir / name, answer=answer)
+    model = build(models_dir / name, answer=answer, loop=loop)
     proc = start_llamacpp_process(str(model.gguf_path), served_name=name)
     try:
         backend = LLMBackend(name=name, base_url=proc.base_url, model=proc.served_name, timeout_s=60)

@@ -175,6 +175,9 @@ class AnswerChain:
                     if shown:
                         ttft = ttft if ttft is not None else _ms(turn.started)
                         yield Event("token", {"text": shown})
+                    if guard.stalled:  # looping: the rest of its token budget would be dropped too
+                        log.info("stopped a looping answer after %d characters", len(guard.raw))
+                        break
         rest = guard.finish()
         if rest:
             ttft = ttft if ttft is not None else _ms(turn.started)

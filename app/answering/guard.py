@@ -1,6 +1,8 @@
 """Is a generated answer usable? (pure). Small models sometimes echo the prompt's scaffolding or
-its rules (replaced by the honest no-answer reply), loop on one sentence (trimmed) or cite passages
-that do not exist (dropped). `StreamGuard` applies the same checks while the answer streams."""
+its rules (replaced by the honest no-answer reply), loop on one sentence (trimmed), count up empty
+list items or wrap the answer in made-up tags (dropped) or cite passages that do not exist
+(dropped). `StreamGuard` applies the same checks while the answer streams, and says when the model
+has stopped saying anything new, so the caller can stop it instead of waiting out `max_tokens`."""
 
 from __future__ import annotations
 
@@ -14,6 +16,13 @@ SCAFFOLD = ("<context>", "</context>", "<question>", "</question>")
 _SPLIT = re.compile(r"(?<=[.!?。！？；，\n])")
 _NUMBERING = re.compile(r"^\s*\d+[.、)]\s*")
 RULE_WINDOW = 64  # raw characters that can hold the 40 normalised ones `unusable` matches a rule by
+# a list item with nothing in it ("6.\n7.\n8.\n" is how a 135M model fills its token budget)
+_EMPTY_ITEM = re.compile(r"(?m)^[ \t]*(?:\d+[.、)]|[-*•])[ \t]*(?:\n|$)")
+# wrappers no prompt asked for ("<text>To reset…", "<answer>…</answer>"): dropped, the text kept
+_WRAPPER = re.compile(r"</?(?:text|answer|response|output|reply)>", re.IGNORECASE)
+# raw characters in a row that add nothing to the vetted answer: the model is looping, and what it
+# would say in the rest of its token budget would be dropped too (~50 English tokens)
+STALL_CHARS = 200
 
 
 def _norm(text: str) -> str:
@@ -49,13 +58,13 @@ def trim_loops(answer: str) -> str:
             continue
         seen.add(key)
         kept.append(piece)
-    return re.sub(r"\n{3,}", "\n\n", "".join(kept)).strip()
+    return re.sub(r"\n{3,}", "\n\n", _EMPTY_ITEM.sub("", "".join(kept))).strip()
 
 
 def vet(raw: str, n_sources: int, rules: list[str]) -> tuple[str, str | None]:
     """A generated answer cleaned (dangling citations, repeated sentences), and why it cannot be
     shown at all (None when it can)."""
-    answer = trim_loops(clean_citations(raw, n_sources))
+    answer = trim_loops(clean_citations(_WRAPPER.sub("", raw), n_sources))
     return answer, unusable(answer, rules)
 
 
@@ -65,7 +74,8 @@ class StreamGuard:
     stream never sees an echoed prompt tag, a leaked rule, a repeated sentence or a dangling
     citation, and the text shown adds up to the final answer. Holding back one sentence costs
     little time (a 20-token sentence: ~60 ms on a GPU vLLM, ~0.3 s on CPU llama.cpp), and on a
-    problem the caller can stop generating at once."""
+    problem the caller can stop generating at once; once `stalled` (a loop: `STALL_CHARS` of raw
+    text that all got dropped) it can stop too, and `finish` keeps what was said before the loop."""
 
     def __init__(self, n_sources: int, rules: list[str]) -> None:
         self.n_sources = n_sources
@@ -73,6 +83,9 @@ class StreamGuard:
         self.raw = ""
         self.shown = ""
         self.problem: str | None = None
+        self.stalled = False
+        self._longest = 0  # the longest vetted answer so far, and the raw length that gave it
+        self._longest_at = 0
 
     def feed(self, text: str) -> str:
         """Take a streamed piece; return the text now safe to show ("" while holding back)."""
@@ -82,6 +95,10 @@ class StreamGuard:
         full, self.problem = vet(self.raw, self.n_sources, self.rules)
         if self.problem is not None:
             return ""
+        if len(full) > self._longest:
+            self._longest, self._longest_at = len(full), len(self.raw)
+        elif len(self.raw) - self._longest_at > STALL_CHARS:
+            self.stalled = True
         # cut after the last sentence or clause end: what follows may still turn into a repeat
         ends = [m.end() for m in _SPLIT.finditer(self.raw)]
         if not ends:
@@ -102,7 +119,11 @@ class StreamGuard:
         """The rest of the answer once generation has ended ("" after a problem)."""
         if self.problem is not None:
             return ""
-        answer, self.problem = vet(self.raw, self.n_sources, self.rules)
+        raw = self.raw
+        if self.stalled:  # the unfinished sentence at the end is the loop's next repeat
+            ends = [m.end() for m in _SPLIT.finditer(raw)]
+            raw = raw[: ends[-1]] if ends else ""
+        answer, self.problem = vet(raw, self.n_sources, self.rules)
         return "" if self.problem else self._advance(answer)
 
     def _advance(self, vetted: str) -> str:

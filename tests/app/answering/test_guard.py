@@ -1,5 +1,5 @@
 from app.answering import prompts
-from app.answering.guard import StreamGuard, rule_lines, trim_loops, unusable, vet
+from app.answering.guard import STALL_CHARS, StreamGuard, rule_lines, trim_loops, unusable, vet
 
 SYSTEM = prompts.rag_prompt("zh").format_messages(**prompts.rag_inputs(question="q", passages=[], lang="zh", company="NWH"))[0].content
 RULES = rule_lines(SYSTEM)
@@ -28,6 +28,17 @@ def test_clause_loops_in_chinese_are_trimmed():
     assert trim_loops(loop) == "知识库中没有找到这个问题的答案，可以在知识库中添加新的问题，可以在知"
     ok = "打开设置，选择网络，然后重新连接。"
     assert trim_loops(ok) == ok
+
+
+def test_empty_list_items_and_made_up_wrappers_are_dropped():
+    # how SmolLM2-135M answered "How do I reset my VPN password?" on the demo: the items ran on,
+    # empty, to the token budget
+    raw = "<text>To reset it:\n\n1. Open id.nwh.example [1].\n2. Verify with your phone.\n3.\n4.\n5.\n6."
+    assert vet(raw, 1, RULES)[0] == "To reset it:\n\n1. Open id.nwh.example [1].\n2. Verify with your phone."
+    assert vet("<Answer>打开设置 [1]。</Answer>", 1, RULES)[0] == "打开设置 [1]。"
+    assert trim_loops("Bring:\n- your badge\n-\n- a photo ID") == "Bring:\n- your badge\n- a photo ID"
+    keep = "Press <Enter> to confirm [1]. Versions 2.1 and 3.0 work."
+    assert vet(keep, 1, RULES)[0] == keep
 
 
 def stream(text: str, n_sources: int = 2, step: int = 3) -> tuple[StreamGuard, list[str]]:
@@ -63,3 +74,27 @@ def test_stream_stops_showing_at_an_echoed_tag_or_a_leaked_rule():
     assert g.problem == "repeats the system rules" and "".join(shown) == ""
     g, shown = stream("你好！ 规则： 1. 只能使用 context 中编号段落里的事实回答。", step=2)
     assert g.problem == "repeats the system rules" and "只能使用" not in "".join(shown)
+
+
+def test_a_looping_stream_stalls_and_keeps_what_came_before_the_loop():
+    intro = "Bring the laptop to the IT desk [1]. "
+    raw = intro + "I can help you with that. " * 40 + "I can he"
+    g = StreamGuard(1, RULES)
+    shown, fed = [], 0
+    while fed < len(raw) and not g.stalled:
+        shown.append(g.feed(raw[fed : fed + 4]))
+        fed += 4
+    assert g.stalled and g.problem is None
+    # stopped STALL_CHARS after the last new text (a repeat's unfinished start still looks new),
+    # not at the end of the budget
+    assert fed <= len(intro) + 3 * len("I can help you with that. ") + STALL_CHARS + 4 < len(raw) / 3
+    shown.append(g.finish())
+    assert "".join(shown) == g.shown == "Bring the laptop to the IT desk [1]. I can help you with that."
+
+
+def test_long_answers_without_loops_never_stall():
+    facts = "".join(f"Step {i}: open panel {i} and press button {i}. " for i in range(30))
+    run_on = "a sentence that goes on " + " ".join(f"word{i}" for i in range(120))  # no sentence end
+    for text in (facts, run_on, "年假按工龄计算：" + "，".join(f"满{i}年{i + 5}天" for i in range(60)) + "。"):
+        g, shown = stream(text, n_sources=1)
+        assert not g.stalled and "".join(shown) == g.shown == vet(text, 1, RULES)[0]
