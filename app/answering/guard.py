@@ -23,6 +23,12 @@ _WRAPPER = re.compile(r"</?(?:text|answer|response|output|reply)>", re.IGNORECAS
 # raw characters in a row that add nothing to the vetted answer: the model is looping, and what it
 # would say in the rest of its token budget would be dropped too (~50 English tokens)
 STALL_CHARS = 200
+# a loop the sentence check cannot see (short clauses, "我人在家裡，怎麼辦？\n\n" over and over):
+# the raw text ends in a verbatim repeat, at least LOOP_MIN_PERIOD back (shorter periods are table
+# rules and the like: "|------|------|"), of a whole period plus LOOP_WINDOW characters (a phrase
+# said twice before going on is no loop)
+LOOP_WINDOW = 16
+LOOP_MIN_PERIOD = 10
 
 
 def _norm(text: str) -> str:
@@ -61,6 +67,22 @@ def trim_loops(answer: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", _EMPTY_ITEM.sub("", "".join(kept))).strip()
 
 
+def loop_end(raw: str) -> int | None:
+    """Where the first copy of a verbatim loop at the end of `raw` ends (None: no loop): the text
+    up to there says everything the loop does, once."""
+    n = len(raw)
+    if n < LOOP_WINDOW + LOOP_MIN_PERIOD:
+        return None
+    start = n - LOOP_WINDOW
+    j = raw.rfind(raw[start:], 0, n - 1)
+    if j < 0 or start - j < LOOP_MIN_PERIOD:
+        return None
+    period = start - j  # raw[i] == raw[i - period] from `start` on; walk back to the second copy
+    while start - period > 0 and raw[start - 1] == raw[start - 1 - period]:
+        start -= 1
+    return start if n - start >= period + LOOP_WINDOW else None
+
+
 def vet(raw: str, n_sources: int, rules: list[str]) -> tuple[str, str | None]:
     """A generated answer cleaned (dangling citations, repeated sentences), and why it cannot be
     shown at all (None when it can)."""
@@ -75,7 +97,8 @@ class StreamGuard:
     citation, and the text shown adds up to the final answer. Holding back one sentence costs
     little time (a 20-token sentence: ~60 ms on a GPU vLLM, ~0.3 s on CPU llama.cpp), and on a
     problem the caller can stop generating at once; once `stalled` (a loop: `STALL_CHARS` of raw
-    text that all got dropped) it can stop too, and `finish` keeps what was said before the loop."""
+    text that all got dropped, or a verbatim repeat, `loop_end`) it can stop too, and `finish`
+    keeps what was said before the loop and one copy of it (text already shown is never unsaid)."""
 
     def __init__(self, n_sources: int, rules: list[str]) -> None:
         self.n_sources = n_sources
@@ -84,6 +107,7 @@ class StreamGuard:
         self.shown = ""
         self.problem: str | None = None
         self.stalled = False
+        self._keep: int | None = None  # raw characters worth keeping, once a verbatim loop is seen
         self._longest = 0  # the longest vetted answer so far, and the raw length that gave it
         self._longest_at = 0
 
@@ -99,6 +123,9 @@ class StreamGuard:
             self._longest, self._longest_at = len(full), len(self.raw)
         elif len(self.raw) - self._longest_at > STALL_CHARS:
             self.stalled = True
+        if not self.stalled:
+            self._keep = loop_end(self.raw)
+            self.stalled = self._keep is not None
         # cut after the last sentence or clause end: what follows may still turn into a repeat
         ends = [m.end() for m in _SPLIT.finditer(self.raw)]
         if not ends:
@@ -119,7 +146,7 @@ class StreamGuard:
         """The rest of the answer once generation has ended ("" after a problem)."""
         if self.problem is not None:
             return ""
-        raw = self.raw
+        raw = self.raw if self._keep is None else self.raw[: self._keep]
         if self.stalled:  # the unfinished sentence at the end is the loop's next repeat
             ends = [m.end() for m in _SPLIT.finditer(raw)]
             raw = raw[: ends[-1]] if ends else ""

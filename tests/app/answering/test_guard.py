@@ -1,5 +1,5 @@
 from app.answering import prompts
-from app.answering.guard import STALL_CHARS, StreamGuard, rule_lines, trim_loops, unusable, vet
+from app.answering.guard import STALL_CHARS, StreamGuard, loop_end, rule_lines, trim_loops, unusable, vet
 
 SYSTEM = prompts.rag_prompt("zh").format_messages(**prompts.rag_inputs(question="q", passages=[], lang="zh", company="NWH"))[0].content
 RULES = rule_lines(SYSTEM)
@@ -98,3 +98,20 @@ def test_long_answers_without_loops_never_stall():
     for text in (facts, run_on, "年假按工龄计算：" + "，".join(f"满{i}年{i + 5}天" for i in range(60)) + "。"):
         g, shown = stream(text, n_sources=1)
         assert not g.stalled and "".join(shown) == g.shown == vet(text, 1, RULES)[0]
+
+
+def test_verbatim_loops_of_short_clauses_are_cut_after_one_copy():
+    # SmolLM2-135M on the eval: clauses too short for the sentence check, repeated to the budget
+    raw = "NWH Connect 顯示憑證過期，我人在家裡，怎麼辦？\n\n" + "我人在家裡，怎麼辦？\n\n" * 5
+    assert raw[: loop_end(raw)] == "NWH Connect 顯示憑證過期，我人在家裡，怎麼辦？\n\n"
+    g, shown, fed = StreamGuard(1, RULES), [], 0
+    while fed < len(raw) and not g.stalled:  # as the chain does: stop feeding once stalled
+        shown.append(g.feed(raw[fed : fed + 2]))
+        fed += 2
+    shown.append(g.finish())
+    # what had been shown stays (never unsaid): the copies seen before the loop was told apart
+    assert g.stalled and "".join(shown) == g.shown and g.shown.count("怎麼辦") <= 3 < raw.count("怎麼辦")
+    # not loops: a table rule (short period), a phrase said twice before the answer goes on
+    assert loop_end("| a | b |\n|" + "------|" * 12) is None
+    twice = "Call ext. 8400 for urgent repairs. For other repairs call ext. 8400 for urgent repairs in Shenzhen."
+    assert loop_end(twice) is None and loop_end(twice[:80]) is None
