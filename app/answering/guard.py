@@ -83,6 +83,12 @@ def loop_end(raw: str) -> int | None:
     return start if n - start >= period + LOOP_WINDOW else None
 
 
+def _complete(text: str) -> str:
+    """`text` up to its last sentence or clause end ("" when it has none)."""
+    ends = [m.end() for m in _SPLIT.finditer(text)]
+    return text[: ends[-1]] if ends else ""
+
+
 def vet(raw: str, n_sources: int, rules: list[str]) -> tuple[str, str | None]:
     """A generated answer cleaned (dangling citations, repeated sentences), and why it cannot be
     shown at all (None when it can)."""
@@ -127,10 +133,10 @@ class StreamGuard:
             self._keep = loop_end(self.raw)
             self.stalled = self._keep is not None
         # cut after the last sentence or clause end: what follows may still turn into a repeat
-        ends = [m.end() for m in _SPLIT.finditer(self.raw)]
-        if not ends:
+        complete = _complete(self.raw)
+        if not complete:
             return ""
-        cut = vet(self.raw[: ends[-1]], self.n_sources, self.rules)[0]
+        cut = vet(complete, self.n_sources, self.rules)[0]
         return self._advance(cut[: self._rule_start(full)])
 
     def _rule_start(self, text: str) -> int:
@@ -148,8 +154,7 @@ class StreamGuard:
             return ""
         raw = self.raw if self._keep is None else self.raw[: self._keep]
         if self.stalled:  # the unfinished sentence at the end is the loop's next repeat
-            ends = [m.end() for m in _SPLIT.finditer(raw)]
-            raw = raw[: ends[-1]] if ends else ""
+            raw = _complete(raw)
         answer, self.problem = vet(raw, self.n_sources, self.rules)
         return "" if self.problem else self._advance(answer)
 
