@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 EntryKind = Literal["faq", "doc"]
-# Fields a record can embed. FAQ entries: the question, each related question, the answer, and
+# Fields a record can embed. FAQ entries: the question, each related question (with the main one), the answer, and
 # question+answer together; document sections: each chunk.
 RecordField = Literal["question", "related", "answer", "qa", "chunk"]
 
@@ -78,7 +78,11 @@ def entry_records(entry: Entry) -> list[Record]:
         base["answer"] = entry.answer
         base["related_questions"] = "\n".join(entry.related_questions)
         texts.append(("question", entry.question))
-        texts.extend(("related", q) for q in entry.related_questions)
+        # a related question is often a follow-up that leans on the main one for its topic ("which
+        # areas count as Taiwan?" under a travel-insurance entry): embedded with it, it says what it
+        # is about and stops attracting queries on other topics (esun no-answer folds, half-split:
+        # kept 0.893 -> 0.922 at the same flagged rate)
+        texts.extend(("related", f"{q}\n{entry.question}") for q in entry.related_questions)
         if entry.answer:
             texts.append(("answer", entry.answer))
             texts.append(("qa", f"{entry.question}\n{entry.answer[:QA_ANSWER_CHARS]}"))

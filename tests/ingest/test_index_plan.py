@@ -17,6 +17,12 @@ def test_records_cover_question_related_answer_and_share_entry_key():
     assert len({r.id for r in recs}) == len(recs)
 
 
+def test_related_question_is_embedded_with_its_main_question():
+    recs = entry_records(faq("x", q="Travel insurance abroad?", related=("Which areas count?",)))
+    related = [r.text for r in recs if r.metadata["field"] == "related"]
+    assert related == ["Which areas count?\nTravel insurance abroad?"]
+
+
 def test_ids_are_stable_and_change_with_content():
     assert [r.id for r in entry_records(faq("x"))] == [r.id for r in entry_records(faq("x"))]
     assert not {r.id for r in entry_records(faq("x"))} & {r.id for r in entry_records(faq("x", a="B."))}
