@@ -167,7 +167,7 @@ def shifted(cal: dict[str, Calibration], lead: str, t: float) -> dict[str, Calib
 
 
 OFFSET_POINTS = tuple(round(x, 3) for x in np.arange(0.3, 0.701, 0.025))
-OFFSET_SPLITS = 20  # query half-splits the decision points are chosen on
+OFFSET_SPLITS = 40  # query half-splits the decision points are chosen on
 
 
 def led_packs(data: dict[str, tuple[list[Run], list[Run]]], lead: str) -> list[str]:
