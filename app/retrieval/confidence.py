@@ -48,15 +48,14 @@ class Calibration:
 # document section): their features live on different scales, and a document chunk never matches
 # a question as closely as an FAQ question does. "multi+v" scores FAQ hits of queries the verifier
 # ran on (the default models); "multi" the same without it (stores built without USE).
-# Chinese queries' models carry a decision point of their own (fitted confidence 0.6 -> 0.5,
-# folded into their biases; tune.py pick_offsets): chosen out of sample on query half-splits,
-# where the class-balanced fit's 0.5 left the esun folds' flagged rate below its target.
+# Search's "in the knowledge base" thresholds are per lead encoder (settings
+# retrieval_answerable_threshold*, tune.py pick_thresholds); the chat reads these same confidences.
 # Leave-one-dataset-out transfer is weak (reports/retrieval-eval.md): refit when adding eval sets
 # rather than trusting these digits.
 DEFAULT_CALIBRATION: dict[str, Calibration] = {
-    "multi": Calibration(bias=-8.095, coef={'margin': -0.5778, 'mcos': 4.2557, 'mlift': 63.734, 'agree': 1.2849, 'qcover': -5.6745, 'dice': 7.4866, 'xlang': 4.6208}),
-    "multi-doc": Calibration(bias=-44.5546, coef={'margin': 5.9255, 'mcos': 46.4685, 'mlift': 27.3155, 'agree': -0.5256, 'qcover': 0.9491, 'dice': 8.0243, 'xlang': 5.2365}),
-    "multi+v": Calibration(bias=-41.4048, coef={'margin': -0.5766, 'mcos': 45.448, 'mlift': 13.5082, 'agree': 1.0909, 'qcover': -3.7445, 'dice': 7.3499, 'xlang': 3.7205, 'ucos': -9.1551, 'ulift': 13.3026}),
+    "multi": Calibration(bias=-7.6895, coef={'margin': -0.5778, 'mcos': 4.2557, 'mlift': 63.734, 'agree': 1.2849, 'qcover': -5.6745, 'dice': 7.4866, 'xlang': 4.6208}),
+    "multi-doc": Calibration(bias=-44.1491, coef={'margin': 5.9255, 'mcos': 46.4685, 'mlift': 27.3155, 'agree': -0.5256, 'qcover': 0.9491, 'dice': 8.0243, 'xlang': 5.2365}),
+    "multi+v": Calibration(bias=-40.9993, coef={'margin': -0.5766, 'mcos': 45.448, 'mlift': 13.5082, 'agree': 1.0909, 'qcover': -3.7445, 'dice': 7.3499, 'xlang': 3.7205, 'ucos': -9.1551, 'ulift': 13.3026}),
     "en": Calibration(bias=-9.6766, coef={'margin': 0.9301, 'cos': 20.682, 'lift': -10.8784, 'agree': 0.7068, 'qcover': -1.8502, 'dice': 0.411, 'xlang': 3.627}),
     "en-doc": Calibration(bias=-3.0657, coef={'margin': -0.1354, 'cos': 5.8007, 'lift': -0.0861, 'agree': -1.3605, 'qcover': 1.883, 'dice': 9.7872, 'xlang': 4.0751}),
 }  # fmt: skip

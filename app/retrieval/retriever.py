@@ -114,6 +114,12 @@ class Retriever:
             return self._index
 
     # --- search ------------------------------------------------------------------------------
+    def answerable_threshold(self, features: dict) -> float:
+        """The "in the knowledge base" threshold for a top hit: one per lead encoder, since each
+        has its own calibration model (settings.retrieval_answerable_threshold*)."""
+        s = self.settings
+        return s.retrieval_answerable_threshold if features.get("en_lead") else s.retrieval_answerable_threshold_zh
+
     def search(self, query: str, k: int | None = None) -> SearchResult:
         query = (query or "").strip()
         if not query:
@@ -163,6 +169,6 @@ class Retriever:
             query=query,
             lang=lang,
             hits=hits,
-            predicted_answerable=bool(hits) and conf >= self.settings.retrieval_answerable_threshold,
+            predicted_answerable=bool(hits) and conf >= self.answerable_threshold(hits[0].features),
             confidence=conf,
         )

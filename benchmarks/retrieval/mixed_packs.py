@@ -48,15 +48,15 @@ def main() -> None:
     apply_process_env(settings)
     sets = [load_set(n, settings, work=WORK, cache=WORK / "cache") for n in PACKS]
     sc = Scorer(merged(sets))
-    t = settings.retrieval_answerable_threshold
+    t, zh = settings.retrieval_answerable_threshold, settings.retrieval_answerable_threshold_zh
     full, folded = sc.full(), sc.folded()
-    print(f"mixed KB: {sc.es.index.n_entries} entries, English share {sc.es.index.en_share:.3f}; threshold {t}")
+    print(f"mixed KB: {sc.es.index.n_entries} entries, English share {sc.es.index.en_share:.3f}; thresholds {t} / zh {zh}")
     start = 0
     for es in sets:
         end = start + len(es.queries)
         f = [r for r in full if start <= r.qi < end]
         o = [r for r in folded if start <= r.qi < end]
-        na = no_answer(f, o, t)["folds"]
+        na = no_answer(f, o, t, zh)["folds"]
         sel, ok, _ = faq_direct(f + o, 0.85)
         print(f"{es.name} queries: hit@1 {hit1(f):.3f}; folds flagged {na['flagged_mean']:.3f} / {na['flagged_min']:.3f}, "
               f"kept {na['kept_mean']:.3f} / {na['kept_min']:.3f}; FAQ-direct at 0.85 {ok}/{sel}")  # fmt: skip

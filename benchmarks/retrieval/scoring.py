@@ -124,15 +124,19 @@ def hit1(runs: list[Run]) -> float:
     return sum(r.correct for r in rs) / max(len(rs), 1)
 
 
-def no_answer(full: list[Run], folded: list[Run], threshold: float) -> dict:
-    """Answerable kept / unanswerable flagged at `threshold`: real labels on the full KB (when the
-    set has unanswerable questions) and the left-out folds."""
+def no_answer(full: list[Run], folded: list[Run], threshold: float, zh: float | None = None) -> dict:
+    """Answerable kept / unanswerable flagged at `threshold` (`zh`, when given, for the runs the
+    multilingual model leads, as Retriever.answerable_threshold decides): real labels on the full
+    KB (when the set has unanswerable questions) and the left-out folds."""
     def rate(rs, pred):
         return (sum(pred(r) for r in rs) / len(rs), len(rs)) if rs else (float("nan"), 0)
 
-    keep = lambda r: r.confidence >= threshold  # noqa: E731
-    flag = lambda r: r.confidence < threshold  # noqa: E731
-    out: dict = {"threshold": threshold}
+    def cut(r: Run) -> float:
+        return threshold if zh is None or r.features.get("en_lead") else zh
+
+    keep = lambda r: r.confidence >= cut(r)  # noqa: E731
+    flag = lambda r: r.confidence < cut(r)  # noqa: E731
+    out: dict = {"threshold": threshold, "threshold_zh": threshold if zh is None else zh}
     real_un = [r for r in full if r.qkind == "none"]
     if real_un:
         out["real"] = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import math
 import sys
 from pathlib import Path
 
@@ -129,8 +128,8 @@ def recalibrate(runs: list[Run], cal: dict[str, Calibration]) -> list[Run]:
     return out
 
 
-def targets(name: str, full: list[Run], folded: list[Run], t: float) -> dict:
-    na = no_answer(full, folded, t)
+def targets(name: str, full: list[Run], folded: list[Run], t: float, zh: float | None = None) -> dict:
+    na = no_answer(full, folded, t, zh)
     out = {"fold_flagged": na["folds"]["flagged_mean"], "fold_kept": na["folds"]["kept_mean"]}
     if "real" in na:
         out.update({k: v[0] for k, v in na["real"].items()})
@@ -157,17 +156,8 @@ def pick_threshold(data: dict[str, tuple[list[Run], list[Run]]]) -> float:
     return best[1]
 
 
-def shifted(cal: dict[str, Calibration], lead: str, t: float) -> dict[str, Calibration]:
-    """The calibration with one lead encoder's models moved so that confidence t becomes 0.5: a
-    decision point of that query language's own, folded into the biases (the shipped threshold
-    setting stays one number)."""
-    d = math.log(t / (1 - t))
-    return {g: Calibration(bias=round(c.bias - d, 4), coef=c.coef) if g.split("-")[0].split("+")[0] == lead else c
-            for g, c in cal.items()}  # fmt: skip
-
-
-OFFSET_POINTS = tuple(round(x, 3) for x in np.arange(0.3, 0.701, 0.025))
-OFFSET_SPLITS = 40  # query half-splits the decision points are chosen on
+THRESHOLD_POINTS = tuple(round(x, 3) for x in np.arange(0.3, 0.701, 0.025))
+THRESHOLD_SPLITS = 40  # query half-splits the per-language thresholds are chosen on
 
 
 def led_packs(data: dict[str, tuple[list[Run], list[Run]]], lead: str) -> list[str]:
@@ -180,49 +170,38 @@ def led_packs(data: dict[str, tuple[list[Run], list[Run]]], lead: str) -> list[s
     return out
 
 
-def pick_offsets(data: dict[str, tuple[list[Run], list[Run]]], c: float, target: str) -> dict[str, float]:
-    """Per lead encoder (= query language), the decision point that leaves the no-answer targets
-    (folds flagged >= .85, kept >= .90) the widest slack on the packs that language leads, measured
-    out of sample: fit on half the queries of every set, score the other half, OFFSET_SPLITS times.
-    Fitted biases balance each set's classes, which puts 0.5 where both errors cost the same, not
-    in the middle of the targets; the in-sample optimum overshoots (picks 0.5-0.65 across splits).
-    A language whose packs meet the targets at 0.5 keeps it."""
-    shipped = Settings().retrieval_answerable_threshold
+def pick_thresholds(data: dict[str, tuple[list[Run], list[Run]]], c: float, target: str) -> dict[str, float]:
+    """Per lead encoder ('en' = retrieval_answerable_threshold, 'multi' = ..._zh), the threshold that
+    leaves the no-answer targets (folds flagged >= .85, kept >= .90) the widest slack on the packs
+    that encoder leads, measured out of sample: fit on half the queries of every set, score the
+    other half, THRESHOLD_SPLITS times (the in-sample optimum overshoots: 0.5-0.65 across splits).
+    The class-balanced fit puts 0.5 where both errors cost the same, not in the middle of the
+    targets; a language whose packs meet the targets at 0.5 keeps 0.5."""
     pooled = [(n, r) for n, (f, fo) in data.items() for r in f + fo if r.features]
     sums: dict[tuple[str, float, str, str], float] = {}
-    for seed in range(OFFSET_SPLITS):
+    for seed in range(THRESHOLD_SPLITS):
         rng = np.random.default_rng(1000 + seed)
         half = {n: {r.qi for r in f} for n, (f, _) in data.items()}
         half = {n: set(rng.permutation(sorted(q))[: len(q) // 2].tolist()) for n, q in half.items()}
-        raw = fit_groups([(n, r) for n, r in pooled if r.qi in half[n]], c=c, target=target)
+        cal = fit_groups([(n, r) for n, r in pooled if r.qi in half[n]], c=c, target=target)
         for lead in FIT_FEATURES:
-            for t in OFFSET_POINTS:
-                cal = shifted(raw, lead, t)
-                for n in led_packs(data, lead):
-                    f, fo = data[n]
-                    test = [r for r in f if r.qi not in half[n]], [r for r in fo if r.qi not in half[n]]
-                    m = targets(n, recalibrate(test[0], cal), recalibrate(test[1], cal), shipped)
+            for n in led_packs(data, lead):
+                f, fo = data[n]
+                test = recalibrate([r for r in f if r.qi not in half[n]], cal), recalibrate([r for r in fo if r.qi not in half[n]], cal)
+                for t in THRESHOLD_POINTS:
+                    m = targets(n, *test, t, t)
                     for k in ("fold_flagged", "fold_kept"):
-                        sums[(lead, t, n, k)] = sums.get((lead, t, n, k), 0.0) + m[k] / OFFSET_SPLITS
+                        sums[(lead, t, n, k)] = sums.get((lead, t, n, k), 0.0) + m[k] / THRESHOLD_SPLITS
     picked = {}
     for lead in FIT_FEATURES:
         slack = {t: min((v - (0.85 if k == "fold_flagged" else 0.90) for (ld, tt, _, k), v in sums.items()
-                         if ld == lead and tt == t), default=None) for t in OFFSET_POINTS}  # fmt: skip
+                         if ld == lead and tt == t), default=None) for t in THRESHOLD_POINTS}  # fmt: skip
         slack = {t: v for t, v in slack.items() if v is not None}
         if not slack or slack.get(0.5, -1.0) >= 0:  # targets met at 0.5: nothing to move
-            continue
-        picked[lead] = float(min(slack, key=lambda t: (-slack[t], abs(t - 0.5))))
+            picked[lead] = 0.5
+        else:
+            picked[lead] = float(min(slack, key=lambda t: (-slack[t], abs(t - 0.5))))
     return picked
-
-
-def fit_shipped(data: dict[str, tuple[list[Run], list[Run]]], c: float, target: str) -> tuple[dict[str, Calibration], dict[str, float]]:
-    """The shipped recipe: pooled fit on everything, each lead's decision point folded into its biases."""
-    pooled = [(n, r) for n, (f, fo) in data.items() for r in f + fo if r.features]
-    cal = fit_groups(pooled, c=c, target=target)
-    picked = pick_offsets(data, c, target)
-    for lead, t in picked.items():
-        cal = shifted(cal, lead, t)
-    return cal, picked
 
 
 def cmd_grid(scs: list[Scorer]) -> None:
@@ -250,8 +229,8 @@ def cmd_grid(scs: list[Scorer]) -> None:
         print(key, " ".join(f"{v:.3f}" for v in res), flush=True)
 
 
-def fold_table(name: str, full: list[Run], folded: list[Run], t: float) -> str:
-    na = no_answer(full, folded, t)
+def fold_table(name: str, full: list[Run], folded: list[Run], t: float, zh: float | None = None) -> str:
+    na = no_answer(full, folded, t, zh)
     fd = na["folds"]
     out = f"{name[:7]} flagged {fd['flagged_mean']:.3f}/{fd['flagged_min']:.3f} kept {fd['kept_mean']:.3f}/{fd['kept_min']:.3f}"
     if "real" in na:
@@ -263,8 +242,10 @@ def fold_table(name: str, full: list[Run], folded: list[Run], t: float) -> str:
 def cmd_fit(scs: list[Scorer], c: float, target: str) -> None:
     data = {sc.es.name: rows_for(sc, DEFAULT_WEIGHTS, DEFAULT_CALIBRATION) for sc in scs}
     pooled = [(n, r) for n, (f, fo) in data.items() for r in f + fo if r.features]
-    cal, picked = fit_shipped(data, c, target)
-    print("decision points (out of sample) folded into the biases:", picked)
+    cal = fit_groups(pooled, c=c, target=target)
+    picked = pick_thresholds(data, c, target)
+    en_t, zh_t = picked.get("en", 0.5), picked.get("multi", 0.5)
+    print(f"thresholds (out of sample): retrieval_answerable_threshold={en_t} retrieval_answerable_threshold_zh={zh_t}")
     for g, cg in cal.items():
         print(f'    "{g}": Calibration(bias={cg.bias}, coef={dict(cg.coef)}),')
     rec = {n: (recalibrate(f, cal), recalibrate(fo, cal)) for n, (f, fo) in data.items()}
@@ -273,6 +254,7 @@ def cmd_fit(scs: list[Scorer], c: float, target: str) -> None:
     for tt in THRESHOLDS:
         if 0.25 <= tt <= 0.75:
             print(f"{tt:.2f}", " || ".join(fold_table(n, f, fo, tt) for n, (f, fo) in rec.items()))
+    print(f"{en_t}/{zh_t}", " || ".join(fold_table(n, f, fo, en_t, zh_t) for n, (f, fo) in rec.items()))
     for fd in (0.7, 0.8, 0.85, 0.9, 0.95):
         print("faq-direct", fd, {n: faq_direct(f + fo, fd) for n, (f, fo) in rec.items()})
     print("--- leave one dataset out")
@@ -283,18 +265,15 @@ def cmd_fit(scs: list[Scorer], c: float, target: str) -> None:
         t_h = pick_threshold({n: v for n, v in rec_h.items() if n != held})
         f, fo = rec_h[held]
         print("t", t_h, fold_table(held, f, fo, t_h), "faq-direct .85", faq_direct(f + fo, 0.85))
-    shipped = Settings().retrieval_answerable_threshold
-    print(f"--- query split (fit on half the queries of every set, scored on the other half at the shipped {shipped})")
+    print(f"--- query split (fit on half the queries of every set, scored on the other half at {en_t}/{zh_t})")
     for seed in (1, 2):
         rng = np.random.default_rng(seed)
         half = {n: set(rng.permutation(len(sc.es.queries))[: len(sc.es.queries) // 2].tolist()) for n, sc in ((s.es.name, s) for s in scs)}
         train = [(n, r) for n, r in pooled if r.qi in half[n]]
         cal_s = fit_groups(train, c=c, target=target)
-        for lead, t in picked.items():
-            cal_s = shifted(cal_s, lead, t)
         for n, (f, fo) in data.items():
             test = [r for r in f if r.qi not in half[n]], [r for r in fo if r.qi not in half[n]]
-            print(f"seed {seed}", fold_table(n, recalibrate(test[0], cal_s), recalibrate(test[1], cal_s), shipped))
+            print(f"seed {seed}", fold_table(n, recalibrate(test[0], cal_s), recalibrate(test[1], cal_s), en_t, zh_t))
 
 
 def main() -> None:

@@ -74,6 +74,16 @@ def test_faq_doc_and_unanswerable(kb):
         r.search("   ")
 
 
+def test_answerable_threshold_follows_the_lead_encoder(kb):
+    """Chinese questions (the multilingual model leads) are judged against ..._threshold_zh,
+    English ones against ..._threshold: with the Chinese one out of reach, only the English hit passes."""
+    _, store, settings = kb
+    r = Retriever(store, settings.model_copy(update={"retrieval_answerable_threshold": 0.01, "retrieval_answerable_threshold_zh": 1.01}))
+    en, zh = r.search("How do I reset my online banking password?"), r.search("信用卡遺失了怎麼辦？")
+    assert en.hits[0].key == "pw-reset" and en.predicted_answerable
+    assert zh.hits[0].key == "zh-lost" and zh.confidence > 0.9 and not zh.predicted_answerable
+
+
 def test_index_rebuilt_after_reingest(kb):
     from ingest.pipeline import run_ingest
 
