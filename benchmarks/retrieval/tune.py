@@ -3,7 +3,8 @@ packs and our sample KB), with leave-one-dataset-out checks. Reads the cached se
 (benchmarks/retrieval/evalsets.py), so a run takes a minute or two.
 
     python benchmarks/retrieval/tune.py grid     # hit@1 per set over a weight grid
-    python benchmarks/retrieval/tune.py fit [C] [target]  # pooled L2 logistic fits + LODO + query-split + sweep
+    python benchmarks/retrieval/tune.py fit [C] [target]  # pooled L2 logistic fits, per-language answerable
+                                                          # thresholds (out of sample), LODO, query split, sweep
 """
 
 from __future__ import annotations
