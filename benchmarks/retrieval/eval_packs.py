@@ -152,7 +152,7 @@ settings_direct = 0.85
 
 
 def shipped_thresholds(settings: Settings) -> tuple[float, float]:
-    """(English-led, multilingual-led) answerable thresholds, as Retriever.answerable_threshold uses them."""
+    """(English-led, multilingual-led) answerable thresholds (confidence.answerable_threshold)."""
     return settings.retrieval_answerable_threshold, settings.retrieval_answerable_threshold_zh
 
 

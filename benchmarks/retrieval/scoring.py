@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.retrieval.confidence import DEFAULT_CALIBRATION
+from app.retrieval.confidence import DEFAULT_CALIBRATION, answerable_threshold
 from app.retrieval.fusion import DEFAULT_WEIGHTS, entry_max, top_k
 from app.retrieval.index import KBIndex
 from app.retrieval.ranking import model_role, needed_models, rank, weights_for
@@ -126,17 +126,15 @@ def hit1(runs: list[Run]) -> float:
 
 def no_answer(full: list[Run], folded: list[Run], threshold: float, zh: float | None = None) -> dict:
     """Answerable kept / unanswerable flagged at `threshold` (`zh`, when given, for the runs the
-    multilingual model leads, as Retriever.answerable_threshold decides): real labels on the full
-    KB (when the set has unanswerable questions) and the left-out folds."""
+    multilingual model leads: confidence.answerable_threshold, as the retriever decides): real
+    labels on the full KB (when the set has unanswerable questions) and the left-out folds."""
     def rate(rs, pred):
         return (sum(pred(r) for r in rs) / len(rs), len(rs)) if rs else (float("nan"), 0)
 
-    def cut(r: Run) -> float:
-        return threshold if zh is None or r.features.get("en_lead") else zh
-
-    keep = lambda r: r.confidence >= cut(r)  # noqa: E731
-    flag = lambda r: r.confidence < cut(r)  # noqa: E731
-    out: dict = {"threshold": threshold, "threshold_zh": threshold if zh is None else zh}
+    zh = threshold if zh is None else zh
+    keep = lambda r: r.confidence >= answerable_threshold(r.features, threshold, zh)  # noqa: E731
+    flag = lambda r: not keep(r)  # noqa: E731
+    out: dict = {"threshold": threshold, "threshold_zh": zh}
     real_un = [r for r in full if r.qkind == "none"]
     if real_un:
         out["real"] = {

@@ -193,3 +193,11 @@ def test_verifier_scores_only_the_shortlist():
     assert set(got) == {0, 2}
     for e, cos in got.items():
         assert cos == pytest.approx(float((mat[idx.records_of(e)] @ v).max()))
+
+
+def test_answerable_threshold_is_the_lead_encoders():
+    from app.retrieval.confidence import answerable_threshold
+
+    assert answerable_threshold({"en_lead": 1.0}, 0.5, 0.6) == 0.5
+    assert answerable_threshold({"en_lead": 0.0}, 0.5, 0.6) == 0.6
+    assert answerable_threshold({}, 0.5, 0.6) == 0.6  # no lead recorded: the multilingual model's
