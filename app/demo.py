@@ -14,6 +14,8 @@ import httpx
 import typer
 
 from app.errors import LLMUnavailable
+from serving import children
+from serving.net import ensure_port_free
 
 
 def _engine_up(base_url: str) -> bool:
@@ -31,7 +33,7 @@ def _start_engine(base_url: str, model_name: str) -> subprocess.Popen | None:
     u = urlparse(base_url)
     cmd = [sys.executable, "-c", "from app.cli import main; main()", "llm", "serve", "--engine", "llamacpp",
            "--host", u.hostname or "127.0.0.1", "--port", str(u.port or 8081), "--served-model-name", model_name]  # fmt: skip
-    proc = subprocess.Popen(cmd)
+    proc = children.spawn(cmd)  # dies with the demo, even a SIGKILLed one
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -39,7 +41,7 @@ def _start_engine(base_url: str, model_name: str) -> subprocess.Popen | None:
         if _engine_up(base_url):
             return proc
         time.sleep(0.3)
-    proc.terminate()
+    children.stop(proc)
     raise LLMUnavailable(f"the LLM engine did not become healthy at {base_url} within 120 s")
 
 
@@ -56,20 +58,20 @@ def demo(
     from ingest.pipeline import run_ingest
 
     s = get_settings()
+    ensure_port_free(s.host, s.port)  # before ingest and the engine: nothing to undo yet
     if not skip_ingest:
         report = run_ingest([s.knowledge_dir], open_store(s), s, progress=RichProgress())
         typer.echo(report.summary())
     cpu = next((b for b in s.llm_backends if b.role == "cpu"), s.llm_backends[0])
     engine = _start_engine(cpu.base_url, cpu.model)
     base = f"http://{s.host}:{s.port}"
-    typer.echo(f"\nAskDesk is starting on {base}\n  intranet demo page with the widget: {base}/\n"
-               f"  API docs: {base}/docs\n  OpenAI-compatible: {base}/v1  (model 'askdesk')\n")  # fmt: skip
-    try:
+    try:  # whatever ends the API (Ctrl-C, a startup failure, an error) stops the engine we started
+        typer.echo(f"\nAskDesk is starting on {base}\n  intranet demo page with the widget: {base}/\n"
+                   f"  API docs: {base}/docs\n  OpenAI-compatible: {base}/v1  (model 'askdesk')\n")  # fmt: skip
         uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="warning")
     finally:
         if engine is not None:
-            engine.terminate()
-            engine.wait(10)
+            children.stop(engine, timeout_s=10)
 
 
 def register(cli: typer.Typer) -> None:

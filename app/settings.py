@@ -24,7 +24,6 @@ class LLMBackend(BaseModel):
     role: Literal["gpu", "cpu", "escalation"] = "cpu"
     api_key: SecretStr = SecretStr("EMPTY")
     timeout_s: float = 60.0
-    connect_timeout_s: float = 2.0
     # engine-specific request fields merged into every chat request, e.g. {"cache_prompt": false}
     # for llama.cpp in benchmarks; {"chat_template_kwargs": ...} stays controlled per request
     extra_body: dict = Field(default_factory=dict)

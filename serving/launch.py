@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
@@ -10,6 +9,7 @@ from collections import deque
 from threading import Event, Thread
 
 from app.errors import LLMUnavailable
+from serving import children
 from serving.net import free_port
 
 _MAIN = "from app.cli import main; main()"
@@ -60,7 +60,7 @@ class EngineProcess:
 
     def start(self) -> EngineProcess:
         t0 = time.monotonic()
-        self.proc = subprocess.Popen(
+        self.proc = children.spawn(
             self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
         )
         Thread(target=self._drain, daemon=True).start()
@@ -84,14 +84,7 @@ class EngineProcess:
                 self._ready.set()
 
     def stop(self, timeout_s: float = 30) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+        return None if self.proc is None else children.stop(self.proc, timeout_s)
 
     def kill(self) -> None:
         """SIGKILL the launcher and the engine processes under it, as a crash would (failover tests)."""

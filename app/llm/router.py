@@ -283,7 +283,9 @@ def _build_model(b: LLMBackend) -> ReasoningChatOpenAI:
         model=b.model,
         base_url=b.base_url,
         api_key=b.api_key,
-        timeout=httpx.Timeout(b.timeout_s, connect=b.connect_timeout_s),
+        # a plain number: client libraries change their timeout types between majors (openai 3 moved
+        # to httpx2 and refused an httpx.Timeout at startup)
+        timeout=b.timeout_s,
         max_retries=0,  # the router fails over instead of retrying the same backend
         stream_usage=True,
     )

