@@ -16,6 +16,7 @@ COPY requirements.lock requirements-nodeps.lock ./
 RUN pip install --no-deps -r requirements.lock --extra-index-url https://download.pytorch.org/whl/cpu
 
 COPY pyproject.toml README.md ./
+COPY askdesk ./askdesk
 COPY app ./app
 COPY ingest ./ingest
 COPY serving ./serving

@@ -34,7 +34,8 @@ install: $(STAMP)
 lock:
 	@test -x .venv-lock/bin/pip-compile || ($(PY) -m venv .venv-lock && \
 		.venv-lock/bin/pip install -q pip==$(PIP_VERSION) pip-tools==$(PIP_TOOLS_VERSION))
-	$(COMPILE) --extra test --extra postgres -o $(LOCK) pyproject.toml
+	@# --allow-unsafe: setuptools is a runtime requirement (torch asks setuptools>=77) and must be pinned too
+	$(COMPILE) --allow-unsafe --extra test --extra postgres -o $(LOCK) pyproject.toml
 	cd serving/vllm_cpu && $(COMPILE) --unsafe-package torchvision --unsafe-package torchaudio \
 		--unsafe-package torchcodec -o requirements.lock requirements.in
 	$(MAKE) test-fast

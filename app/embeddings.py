@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from app.errors import ConfigError
+from app.lang import to_simplified
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,6 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 
 def _simplified(texts: list[str]) -> list[str]:
-    from app.retrieval.text import to_simplified  # lazy: app.retrieval imports this module
-
     return [to_simplified(t) for t in texts]
 
 

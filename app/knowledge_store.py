@@ -57,7 +57,7 @@ class StoredRecords:
     embeddings: np.ndarray | None = None
 
 
-class KnowledgeStore:
+class ChromaKnowledgeStore:  # app.ports.KnowledgeStore over Chroma
     """The embedded knowledge base: a Chroma client plus the embedders, passed in."""
 
     def __init__(self, client, embedders: Sequence[Embedder], base_name: str) -> None:
@@ -227,7 +227,7 @@ class KnowledgeStore:
             col.delete(ids=ids[start : start + GET_PAGE])
 
 
-def open_store(settings: Settings) -> KnowledgeStore:
+def open_store(settings: Settings) -> ChromaKnowledgeStore:
     """Build the client and every configured embedder once (CLI start or FastAPI lifespan)."""
     from app.embeddings import make_embedder
     from app.settings import apply_process_env
@@ -237,4 +237,4 @@ def open_store(settings: Settings) -> KnowledgeStore:
         make_embedder(name, offline=settings.hf_offline, int8_queries=settings.embedding_int8_queries)
         for name in settings.embedding_models
     ]
-    return KnowledgeStore(make_chroma_client(settings), embedders, settings.collection)
+    return ChromaKnowledgeStore(make_chroma_client(settings), embedders, settings.collection)

@@ -26,12 +26,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+
+from app.lang import HAN_RUN, to_simplified
 
 CONTAINMENT_THRESHOLD = 0.5
 SIMILARITY_THRESHOLD = 0.88
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _LATIN = re.compile(r"[a-z]+")
 _CODE = re.compile(r"\b(?=[a-z0-9._-]*\d)[a-z0-9][a-z0-9._-]*\b")
@@ -130,17 +130,6 @@ _STOP = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc  # opencc-python-reimplemented: pure Python dictionaries
-
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    return _t2s().convert(text) if _CJK.search(text) else text
-
-
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 
 
@@ -154,7 +143,7 @@ def normalize(text: str) -> str:
 def _units(norm: str) -> set[str]:
     """Content units of a normalised text: Latin content words and CJK character bigrams."""
     units = {w for w in _LATIN.findall(norm) if len(w) >= 3 and w not in _STOP}
-    for run in re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+", norm):
+    for run in HAN_RUN.findall(norm):
         if len(run) == 1:
             units.add(run)
         units.update(run[i : i + 2] for i in range(len(run) - 1))

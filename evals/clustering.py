@@ -26,7 +26,7 @@ TFIDF_THRESHOLD = 0.35
 
 
 def _prep(text: str) -> str:
-    from evals.answers import to_simplified
+    from app.lang import to_simplified
 
     t = to_simplified(unicodedata.normalize("NFKC", text).lower())
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", t)).strip()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.knowledge_store import KnowledgeStore
+from app.ports import KnowledgeStore
 from app.records import Entry, Record, entry_records
 
 ProgressFn = Callable[[int], None]

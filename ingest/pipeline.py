@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.errors import EmptyKnowledgeBase, IngestError
-from app.knowledge_store import KnowledgeStore
+from app.ports import KnowledgeStore
 from app.records import Entry
 from app.settings import Settings
 from ingest import index

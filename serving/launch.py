@@ -12,7 +12,7 @@ from app.errors import LLMUnavailable
 from serving import children
 from serving.net import free_port
 
-_MAIN = "from app.cli import main; main()"
+_MAIN = "from askdesk.cli import main; main()"
 
 
 class EngineProcess:

@@ -21,7 +21,7 @@ def run_askdesk(*args: str, cwd: Path | None = None, env: dict | None = None, ti
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-c", "from app.cli import main; main()", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-c", "from askdesk.cli import main; main()", *args], cwd=cwd, env=env,
                           check=False, capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
 
@@ -48,6 +48,6 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings, embedders):
-    from app.knowledge_store import KnowledgeStore, make_chroma_client
+    from app.knowledge_store import ChromaKnowledgeStore, make_chroma_client
 
-    return KnowledgeStore(make_chroma_client(settings), embedders, settings.collection)
+    return ChromaKnowledgeStore(make_chroma_client(settings), embedders, settings.collection)

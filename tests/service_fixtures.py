@@ -99,7 +99,7 @@ def service_env(data_dir: Path, port: int, engine_url: str, engine_model: str, *
 def start_service(env: dict, port: int, log_path: Path, timeout: float = 180) -> subprocess.Popen:
     log = log_path.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port)],
+        [sys.executable, "-c", "from askdesk.cli import main; main()", "serve", "--port", str(port)],
         env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + timeout
@@ -124,7 +124,7 @@ def app_on_scripted_model(data_dir: Path, models_dir: Path, answer: str, name: s
     need the model to say one thing on cue. Bearer key "sk-a", exempt from rate limits."""
     from fastapi.testclient import TestClient
 
-    from app.api.main import create_app
+    from askdesk.wiring import service
     from app.settings import LLMBackend, Settings
     from serving.fixtures.thinking_model import build
     from tests.engine_fixtures import start_llamacpp_process
@@ -135,7 +135,7 @@ def app_on_scripted_model(data_dir: Path, models_dir: Path, answer: str, name: s
         backend = LLMBackend(name=name, base_url=proc.base_url, model=proc.served_name, timeout_s=60)
         s = Settings(_env_file=None, data_dir=data_dir, llm_backends=[backend], api_keys=["sk-a"],
                      rate_limit_exempt_keys=["sk-a"])  # fmt: skip
-        with TestClient(create_app(s)) as c:
+        with TestClient(service(s)) as c:
             yield c
     finally:
         proc.stop()
@@ -162,13 +162,13 @@ def stream_events(client, headers: dict, body: dict) -> list[tuple[str, dict]]:
 @pytest.fixture(scope="session")
 def ingested_sample_kb(tmp_path_factory, embedders) -> Path:
     """knowledge/ ingested once per session into a temp data dir (real Chroma, real models)."""
-    from app.knowledge_store import KnowledgeStore, make_chroma_client
+    from app.knowledge_store import ChromaKnowledgeStore, make_chroma_client
     from app.settings import Settings
     from ingest.pipeline import run_ingest
 
     data_dir = tmp_path_factory.mktemp("askdesk-data")
     s = Settings(_env_file=None, data_dir=data_dir)
-    store = KnowledgeStore(make_chroma_client(s), embedders, s.collection)
+    store = ChromaKnowledgeStore(make_chroma_client(s), embedders, s.collection)
     report = run_ingest([KNOWLEDGE], store, s)
     assert not report.failed, report.failed
     return data_dir

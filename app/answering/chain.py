@@ -20,10 +20,10 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 from app.answering import prompts
 from app.answering.citations import order_by_citation, to_sources
 from app.answering.guard import StreamGuard, rule_lines, vet
-from app.answering.lang import to_script
 from app.answering.policy import Decision, Thresholds, decide
 from app.errors import LLMUnavailable
-from app.llm.text import split_think
+from app.lang import to_script
+from app.llm.think_split import split_think
 from app.retrieval import Retriever, SearchResult
 from app.settings import Settings
 
@@ -135,11 +135,7 @@ class AnswerChain:
         yield Event("sources", {"mode": d.mode, "confidence": done["confidence"],
                                 "sources": [s.model_dump() for s in sources]})  # fmt: skip
         if d.mode == "faq":
-            text = to_script(d.hits[0].answer, turn.lang)
-            if self.s.faq_adapt_with_llm:
-                adapted = await self._adapt(result.query, d.hits, turn)
-                if adapted is not None:
-                    text, done["backend"] = adapted
+            text, done["backend"] = await self._faq_answer(result.query, d.hits, turn)
             yield Event("token", {"text": text})
             yield Event("done", {**done, "answer": text, "sources": sources, "latency_ms": _latency(turn, t_retrieved)})
             return
@@ -149,7 +145,26 @@ class AnswerChain:
             yield Event("done", {**done, "answer": text, "sources": sources, "handoff_reason": "no_answer",
                                  "latency_ms": _latency(turn, t_retrieved)})  # fmt: skip
             return
-        # rag
+        # rag; closed with this stream, so a reader that stops early also ends the LLM request
+        async with aclosing(self._respond_rag(turn, d, result, sources, done, t_retrieved)) as events:
+            async for ev in events:
+                yield ev
+
+    async def _faq_answer(self, question: str, hits: list, turn: Turn) -> tuple[str, str | None]:
+        """(the curated answer in the user's script, None), or (the LLM's rewording of it, its
+        backend) when adapting is on and the LLM's text is usable."""
+        text = to_script(hits[0].answer, turn.lang)
+        if self.s.faq_adapt_with_llm:
+            adapted = await self._adapt(question, hits, turn)
+            if adapted is not None:
+                return adapted
+        return text, None
+
+    async def _respond_rag(
+        self, turn: Turn, d: Decision, result: SearchResult, sources: list, done: dict, t_retrieved: float
+    ) -> AsyncIterator[Event]:
+        """Stream the LLM's answer through the guard, then close it: the guard's verdict, the
+        handoff text an unsure answer gets, and the done event."""
         messages = self.rag_messages(result.query, d.hits, turn.lang)
         reasoning: list[str] = []
         ttft = None  # first answer text shown (what the user waits for), not the engine's first token
@@ -186,28 +201,35 @@ class AnswerChain:
         done["usage"] = usage
         if turn.return_reasoning:
             done["reasoning"] = "".join(reasoning) or None
-        answer, problem = guard.shown, guard.problem
-        if problem:
-            log.info("generated answer replaced: %s", problem)
-            # what was shown passed the checks and stays; the honest reply follows it
-            tail = ("\n\n" if answer else "") + self.no_answer_text(turn.lang)
+        answer = guard.shown
+        for tail in self._closing_tails(answer, guard.problem, turn.lang, done):
             answer += tail
             yield Event("token", {"text": tail})
-            done["guard"] = problem
-        if problem or prompts.says_idk(answer):
-            done["mode"] = "no_answer"
-            done["handoff_reason"] = "no_answer"
-            if not problem and self.contact(turn.lang) not in answer:
-                # streamed as one more token, so stream readers see the same answer as `done`
-                tail = "\n\n" + self.idk_handoff_text(turn.lang)
-                answer += tail
-                yield Event("token", {"text": tail})
         latency = _latency(turn, t_retrieved, ttft)
         if usage and usage.get("completion_tokens"):
             # the engine's count: token events are sentences (the guard), not tokens
             latency["output_tokens"] = float(usage["completion_tokens"])
         yield Event("done", {**done, "answer": answer, "sources": order_by_citation(sources, answer),
                              "latency_ms": latency})  # fmt: skip
+
+    def _closing_tails(self, answer: str, problem: str | None, lang: str, done: dict) -> list[str]:
+        """Texts streamed after the guarded answer, in order, with the done fields that say how it
+        ended: a guard problem appends the no-answer reply; a replaced or unsure answer is a handoff,
+        and an unsure one that lacks the contact gets the handoff text."""
+        tails: list[str] = []
+        if problem:
+            log.info("generated answer replaced: %s", problem)
+            # what was shown passed the checks and stays; the honest reply follows it
+            tails.append(("\n\n" if answer else "") + self.no_answer_text(lang))
+            answer += tails[-1]
+            done["guard"] = problem
+        if problem or prompts.says_idk(answer):
+            done["mode"] = "no_answer"
+            done["handoff_reason"] = "no_answer"
+            if not problem and self.contact(lang) not in answer:
+                # streamed as one more token, so stream readers see the same answer as `done`
+                tails.append("\n\n" + self.idk_handoff_text(lang))
+        return tails
 
     async def _adapt(self, question: str, hits: list, turn: Turn) -> tuple[str, str] | None:
         """The LLM's rewording of a curated answer for this question, or None when the LLM is down,
@@ -238,7 +260,7 @@ class AnswerChain:
 
     async def final_prompt(self, message: str) -> tuple[list, Decision, str]:
         """Retrieval + policy for a first-turn question, and the rag messages it would send."""
-        from app.answering.lang import detect_lang
+        from app.lang import detect_lang
 
         lang = detect_lang(message)
         result = await self._retrieve({"standalone": message})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.api.schemas import Source
+from app.answering.types import Source
 from app.retrieval import Hit
 
 _CITE = re.compile(r"\[(\d{1,2})\]")

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import httpx
 
 from app.answering.chain import AnswerChain, Event, Turn
-from app.answering.lang import detect_lang
-from app.api.schemas import ChatResponse, Handoff, Source
+from app.answering.types import Answer, Handoff, Source
 from app.conversations.store import ConversationStore, new_id
 from app.errors import AskDeskError, LLMUnavailable
+from app.lang import detect_lang
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class AnswerService:
         await self._http.aclose()
 
     async def stream(self, ask: Ask) -> AsyncIterator[Event]:
-        """Events for one question; the last is `done` (a full ChatResponse) or `error`.
+        """Events for one question; the last is `done` (a full Answer) or `error`.
 
         Exceptions never escape once the first event is out: they become an `error` event. The
         exchange is logged whatever happens (also when the client goes away mid-stream)."""
@@ -94,7 +94,7 @@ class AnswerService:
             record.setdefault("total_ms", round((time.perf_counter() - turn.started) * 1000, 1))
             await asyncio.shield(asyncio.to_thread(self.conv.log_exchange, **record))
 
-    async def answer(self, ask: Ask) -> ChatResponse:
+    async def answer(self, ask: Ask) -> Answer:
         """Collected version of `stream` (non-streaming APIs). Raises on an error event.
 
         The stream is consumed to its end so the exchange is logged before the response leaves."""
@@ -108,16 +108,16 @@ class AnswerService:
             if final.data["code"] == "llm_unavailable":
                 raise LLMUnavailable(final.data["message"])
             raise AskDeskError(final.data["message"])
-        return ChatResponse(**final.data)
+        return Answer(**final.data)
 
-    async def _finish(self, data: dict, sid: str, mid: str, ask: Ask) -> ChatResponse:
+    async def _finish(self, data: dict, sid: str, mid: str, ask: Ask) -> Answer:
         handoff = None
         if data.get("handoff_reason"):
             handoff = Handoff(
                 reason=data["handoff_reason"], text=data["answer"], contact=self.chain.contact(data["lang"]),
                 ticket_url=None,
             )  # fmt: skip
-        return ChatResponse(
+        return Answer(
             session_id=sid, message_id=mid, answer=data["answer"], mode=data["mode"],
             confidence=data["confidence"], lang=data["lang"], sources=data["sources"], handoff=handoff,
             reasoning=data.get("reasoning"), backend=data.get("backend"),

@@ -12,9 +12,12 @@ from fastapi import Depends, Request
 
 from app.api import identity
 from app.api.errors import APIError
+from app.api.state import get_state
 from app.settings import Settings
 
-LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
+# addresses that mean "this machine": binding there needs no keys, and without an admin key the
+# admin API answers only callers from there ("testclient" is Starlette's in-process test client)
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 
 
 @dataclass(frozen=True)
@@ -22,10 +25,6 @@ class Caller:
     key: str  # rate-limit key
     kind: str  # api | widget | anonymous
     exempt: bool = False
-
-
-def get_state(request: Request):
-    return request.app.state.askdesk
 
 
 def _matches(candidate: str, secrets: list) -> bool:

@@ -11,7 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.schemas import OAIError, OAIErrorBody
 from app.errors import (
-    AskDeskError, BadRequest, ConfigError, EmbeddingMismatch, EmptyKnowledgeBase, IngestError, LLMUnavailable,
+    AskDeskError, BadRequest, ConfigError, EmbeddingMismatch, EmptyKnowledgeBase, FileTooLarge, IngestError,
+    LLMUnavailable, NotFound, UnreadableFile, UnsupportedFileType,
 )  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -31,21 +32,27 @@ def error_body(message: str, type: str, code: str | None = None, param: str | No
     return OAIError(error=OAIErrorBody(message=message, type=type, param=param, code=code)).model_dump()
 
 
-_DOMAIN_STATUS: list[tuple[type[AskDeskError], int, str]] = [
-    (BadRequest, 400, "invalid_request_error"),
-    (IngestError, 400, "invalid_request_error"),
-    (EmptyKnowledgeBase, 503, "knowledge_base_empty"),
-    (EmbeddingMismatch, 503, "embedding_mismatch"),
-    (LLMUnavailable, 503, "llm_unavailable"),
-    (ConfigError, 500, "configuration_error"),
+# (exception, HTTP status, error type, error code); the first match wins, so subclasses come first
+_DOMAIN_STATUS: list[tuple[type[AskDeskError], int, str, str]] = [
+    (BadRequest, 400, "invalid_request_error", "invalid_request_error"),
+    (UnsupportedFileType, 415, "invalid_request_error", "unsupported_file_type"),
+    (FileTooLarge, 413, "invalid_request_error", "file_too_large"),
+    (UnreadableFile, 422, "invalid_request_error", "unreadable_file"),
+    (IngestError, 400, "invalid_request_error", "invalid_request_error"),
+    (NotFound, 404, "invalid_request_error", "not_found"),
+    (EmptyKnowledgeBase, 503, "knowledge_base_empty", "knowledge_base_empty"),
+    (EmbeddingMismatch, 503, "embedding_mismatch", "embedding_mismatch"),
+    (LLMUnavailable, 503, "llm_unavailable", "llm_unavailable"),
+    (ConfigError, 500, "configuration_error", "configuration_error"),
 ]
 
 
-def domain_status(e: AskDeskError) -> tuple[int, str]:
-    for cls, status, kind in _DOMAIN_STATUS:
+def domain_status(e: AskDeskError) -> tuple[int, str, str]:
+    """(status, error type, error code) of a domain error."""
+    for cls, status, kind, code in _DOMAIN_STATUS:
         if isinstance(e, cls):
-            return status, kind
-    return 500, "server_error"
+            return status, kind, code
+    return 500, "server_error", "server_error"
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -71,9 +78,12 @@ def install_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(str(e.detail), "invalid_request_error", code), status_code=e.status_code)
 
     @app.exception_handler(AskDeskError)
-    async def _domain(_: Request, e: AskDeskError):
-        status, kind = domain_status(e)
-        return JSONResponse(error_body(str(e), kind, kind), status_code=status)
+    async def _domain(request: Request, e: AskDeskError):
+        status, kind, code = domain_status(e)
+        st = getattr(request.app.state, "askdesk", None)
+        if st is not None and status >= 500:  # the service failed the caller: counted per surface
+            st.metrics.error("openai" if request.url.path.startswith("/v1/") else "chat", code)
+        return JSONResponse(error_body(str(e), kind, code, getattr(e, "param", None)), status_code=status)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, e: Exception):

@@ -8,62 +8,27 @@ exchange log, feedback and tickets live in the database (SQLite or a shared Post
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
-from limits import parse
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
 from app.api import routes_admin, routes_chat, routes_health, routes_openai, routes_search
 from app.api.errors import error_body, install_handlers
-from app.api.metrics import Metrics
-from app.settings import Settings, get_settings
+from app.api.state import AppState
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 WIDGET_PATHS = ("/api/chat", "/api/feedback", "/api/handoff")
 
 
-@dataclass
-class AppState:
-    settings: Settings
-    store: object
-    retriever: object
-    router: object
-    conversations: object
-    answers: object
-    metrics: Metrics
-    limiter: MovingWindowRateLimiter
-    rate: object
-
-
-def build_state(settings: Settings) -> AppState:
-    from app.answering.chain import AnswerChain
-    from app.answering.service import AnswerService
-    from app.conversations.store import ConversationStore
-    from app.knowledge_store import open_store
-    from app.llm.router import LLMRouter
-    from app.retrieval import Retriever
-
-    store = open_store(settings)
-    retriever = Retriever(store, settings)
-    router = LLMRouter(settings.llm_backends, settings)
-    conversations = ConversationStore(settings.db_url)
-    answers = AnswerService(AnswerChain(retriever, router, settings), conversations, settings)
-    return AppState(
-        settings=settings, store=store, retriever=retriever, router=router, conversations=conversations,
-        answers=answers, metrics=Metrics(), limiter=MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)),
-        rate=parse(settings.rate_limit),
-    )  # fmt: skip
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) -> FastAPI:
+    """The HTTP surface over what ``build_state`` builds at startup (askdesk/wiring.py in the
+    service; a scripted model in the fast tests)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

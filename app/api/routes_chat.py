@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
@@ -12,16 +11,10 @@ from app.answering.chain import Event
 from app.answering.service import Ask
 from app.api.deps import CallerDep, get_state, verified_user
 from app.api.errors import APIError
+from app.api.sse import SSE_HEADERS, sse
 from app.api.schemas import ChatRequest, ChatResponse, FeedbackRequest, Handoff, HandoffRequest
 
 router = APIRouter(prefix="/api", tags=["chat"])
-
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-def sse(ev: Event) -> str:
-    return f"event: {ev.kind}\ndata: {json.dumps(ev.data, ensure_ascii=False)}\n\n"
-
 
 async def _sse_stream(events: AsyncIterator[Event], on_done) -> AsyncIterator[str]:
     async for ev in events:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from app.api import openai_serving
 from app.api.deps import CallerDep, get_state
-from app.api.errors import error_body
-from app.api.routes_chat import SSE_HEADERS
+from app.api.sse import SSE_HEADERS
 from app.api.schemas import ModelCard, ModelList, OAIChatRequest
-from app.errors import LLMUnavailable
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -28,11 +26,7 @@ async def chat_completions(req: OAIChatRequest, request: Request, _: CallerDep):
     if req.stream:
         chunks = openai_serving.stream_chunks(req, st.answers.stream(ask), lambda d: st.metrics.observe("openai", d))
         return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
-    try:
-        resp = await st.answers.answer(ask)
-    except LLMUnavailable as e:
-        st.metrics.error("openai", "llm_unavailable")
-        return JSONResponse(error_body(str(e), "llm_unavailable", "llm_unavailable"), status_code=503)
+    resp = await st.answers.answer(ask)  # LLMUnavailable -> 503 in app/api/errors.py, counted there
     done = resp.model_dump()
     st.metrics.observe("openai", done)
     return openai_serving.completion(req, done)

@@ -7,33 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Mode = Literal["faq", "rag", "no_answer"]
-Lang = Literal["zh-Hans", "zh-Hant", "en"]
+from app.answering.types import Answer, Handoff, Lang, Mode, Source  # noqa: F401 - the HTTP shapes too
 
 MAX_MESSAGE_CHARS = 4000
 
 
 # --- native API ----------------------------------------------------------------------------------
-class Source(BaseModel):
-    n: int  # the [n] the answer cites
-    id: str  # FAQ id or "path#section"
-    kind: Literal["faq", "doc"]
-    title: str
-    source: str  # file the entry came from
-    section: str = ""
-    page: int | None = None
-    snippet: str
-    score: float
-
-
-class Handoff(BaseModel):
-    reason: Literal["no_answer", "llm_unavailable", "user_request"]
-    text: str
-    contact: str
-    ticket_url: str | None = None
-    reference: str | None = None  # the ticket reference the user can quote
-
-
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     session_id: str | None = Field(default=None, max_length=128)
@@ -44,19 +23,8 @@ class ChatRequest(BaseModel):
     user_token: str | None = Field(default=None, max_length=2048)  # signed identity from the host site
 
 
-class ChatResponse(BaseModel):
-    session_id: str
-    message_id: str
-    answer: str
-    mode: Mode
-    confidence: float
-    lang: Lang
-    sources: list[Source]
-    handoff: Handoff | None = None
-    reasoning: str | None = None
-    backend: str | None = None  # which LLM backend served it (None for faq / no_answer)
-    rewritten_query: str | None = None  # the standalone question, for follow-ups
-    latency_ms: dict[str, float] = Field(default_factory=dict)
+class ChatResponse(Answer):
+    """An answer as the native chat API returns it."""
 
 
 class FeedbackRequest(BaseModel):

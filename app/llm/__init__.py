@@ -1,5 +1,5 @@
 """LLM clients: OpenAI-compatible backends, request classification, routing and failover.
 
-Pure logic (``classify``, ``policy``, ``breaker``, ``text``, ``types``) does no I/O; ``router`` and
+Pure logic (``classify``, ``policy``, ``breaker``, ``think_split``, ``types``) does no I/O; ``router`` and
 ``health`` talk to engines over HTTP only.
 """

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from app.lang import HAN_OR_KANA
 from app.llm.types import CallType
 
 Complexity = Literal["short", "medium", "complex"]
@@ -79,7 +80,6 @@ _GREETINGS = (
     "good morning",
     "good evening",
 )
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
@@ -92,7 +92,7 @@ class RequestClass:
 
 def estimate_tokens(text: str) -> int:
     """Rough token count without a tokenizer: ~1 per CJK character, ~1.3 per Latin word."""
-    cjk = len(_CJK.findall(text))
+    cjk = len(HAN_OR_KANA.findall(text))  # kana count too: ~1 token each like Han
     words = len(_WORD.findall(text))
     return cjk + round(words * 1.3)
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
 import httpx
 import openai
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from app.errors import LLMUnavailable
@@ -25,7 +26,7 @@ from app.llm.chat_model import ReasoningChatOpenAI
 from app.llm.classify import RequestClass, classify
 from app.llm.health import HealthMonitor, check
 from app.llm.policy import BackendView, ewma, plan
-from app.llm.text import ThinkSplitter
+from app.llm.think_split import ThinkSplitter
 from app.llm.types import CallType, LLMChunk, LLMResult
 from app.settings import LLMBackend, Settings
 
@@ -51,14 +52,21 @@ except ImportError:  # pragma: no cover
 @dataclass
 class _Backend:
     cfg: LLMBackend
-    model: ReasoningChatOpenAI
+    model: BaseChatModel
     breaker: CircuitBreaker
     healthy: bool = True  # until the first health check says otherwise
     ttft_ewma: dict[str, float] = field(default_factory=dict)
 
 
 class LLMRouter:
-    def __init__(self, backends: list[LLMBackend], settings: Settings) -> None:
+    def __init__(
+        self,
+        backends: list[LLMBackend],
+        settings: Settings,
+        chat_models: Mapping[str, BaseChatModel] | None = None,
+    ) -> None:
+        """``chat_models``: a chat model to use instead of the OpenAI client for the named backends
+        (the fast tests' scripted model; routing, failover and the breaker still apply)."""
         if not backends:
             raise LLMUnavailable("no LLM backend configured (set ASKDESK_LLM_BACKENDS)")
         names = [b.name for b in backends]
@@ -68,7 +76,7 @@ class LLMRouter:
         self._backends: dict[str, _Backend] = {
             b.name: _Backend(
                 cfg=b,
-                model=_build_model(b),
+                model=(chat_models or {}).get(b.name) or _build_model(b),
                 breaker=CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_s),
             )
             for b in backends
@@ -167,56 +175,31 @@ class LLMRouter:
                 t0 = time.monotonic()
                 splitter = ThinkSplitter()
                 try:
-                    stream = b.model.astream(
-                        messages,
-                        temperature=temperature,
-                        max_tokens=max_tokens,
-                        extra_body={**b.cfg.extra_body,
-                                    "chat_template_kwargs": {"enable_thinking": enable_thinking}},
-                    )
+                    stream = _open_stream(b, messages, enable_thinking, temperature, max_tokens)
                     # closed with the caller's stream (a guard that stops reading mid-answer), so
                     # the HTTP request ends and the engine stops generating
                     async with aclosing(stream):
                         async for msg in stream:
-                            reasoning = msg.additional_kwargs.get("reasoning_content", "") or ""
-                            text = msg.content if isinstance(msg.content, str) else ""
-                            content, tag_reasoning = splitter.feed(text)
-                            reasoning += tag_reasoning
-                            usage = _usage(msg)
-                            if not (content or reasoning or usage):
+                            chunk = _to_chunk(msg, splitter, name)
+                            if chunk is None:
                                 continue
-                            if not started and (content or reasoning):
+                            if not started and (chunk.content or chunk.reasoning):
                                 started = True
                                 ttft = time.monotonic() - t0
                                 b.ttft_ewma[rc.complexity] = ewma(b.ttft_ewma.get(rc.complexity), ttft)
-                            yield LLMChunk(content=content, reasoning=reasoning, backend=name, usage=usage)
+                            yield chunk
                     content, reasoning = splitter.flush()
                     if content or reasoning:
                         yield LLMChunk(content=content, reasoning=reasoning, backend=name)
                 except _BACKEND_DOWN as e:
-                    if started:
-                        b.breaker.record_failure(time.monotonic())
-                        raise LLMUnavailable(f"LLM backend {name} failed mid-answer: {_short(e)}") from e
-                    if attempt == 1 and _worth_one_retry(e):
-                        # A pooled keep-alive connection the server already closed fails like this;
-                        # a dead engine refuses again within a millisecond, so one retry is cheap.
-                        log.info("LLM backend %s: connection failed (%s); retrying once", name, _short(e))
+                    if _retry_after_backend_down(name, b, e, attempt, started, errors):
                         continue
-                    b.breaker.record_failure(time.monotonic())
-                    log.warning(
-                        "LLM backend %s failed before the first token (%s); trying the next", name, _short(e)
-                    )
-                    errors.append(f"{name}: {_short(e)}")
                     break
                 except openai.APIStatusError as e:  # 4xx: the request, not the backend, is at fault
                     b.breaker.record_success()
                     raise LLMUnavailable(f"LLM backend {name} rejected the request: {_short(e)}") from e
                 except Exception as e:  # a malformed response or a client bug: count it, never leak it
-                    b.breaker.record_failure(time.monotonic())
-                    log.exception("LLM backend %s: unexpected error", name)
-                    if started:
-                        raise LLMUnavailable(f"LLM backend {name} failed mid-answer: {_short(e)}") from e
-                    errors.append(f"{name}: {_short(e)}")
+                    _count_unexpected_error(name, b, e, started, errors)
                     break
                 b.breaker.record_success()
                 self.served[name] += 1
@@ -289,6 +272,61 @@ def _build_model(b: LLMBackend) -> ReasoningChatOpenAI:
         max_retries=0,  # the router fails over instead of retrying the same backend
         stream_usage=True,
     )
+
+
+def _open_stream(
+    b: _Backend, messages: list[BaseMessage], enable_thinking: bool, temperature: float, max_tokens: int
+) -> AsyncIterator[BaseMessage]:
+    """The backend's chat stream for these messages (thinking on or off via the chat template)."""
+    return b.model.astream(
+        messages,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        extra_body={**b.cfg.extra_body,
+                    "chat_template_kwargs": {"enable_thinking": enable_thinking}},
+    )
+
+
+def _to_chunk(msg: BaseMessage, splitter: ThinkSplitter, name: str) -> LLMChunk | None:
+    """One streamed message as answer text, reasoning (the engine's own field plus any ``<think>``
+    text the splitter takes out of the content) and usage; None when it carries none of them."""
+    reasoning = msg.additional_kwargs.get("reasoning_content", "") or ""
+    text = msg.content if isinstance(msg.content, str) else ""
+    content, tag_reasoning = splitter.feed(text)
+    reasoning += tag_reasoning
+    usage = _usage(msg)
+    if not (content or reasoning or usage):
+        return None
+    return LLMChunk(content=content, reasoning=reasoning, backend=name, usage=usage)
+
+
+def _retry_after_backend_down(
+    name: str, b: _Backend, e: BaseException, attempt: int, started: bool, errors: list[str]
+) -> bool:
+    """After a "cannot serve now" error: True to retry this backend once, False to go on to the
+    next (counted against its breaker, noted in `errors`); raises when the answer had started."""
+    if started:
+        b.breaker.record_failure(time.monotonic())
+        raise LLMUnavailable(f"LLM backend {name} failed mid-answer: {_short(e)}") from e
+    if attempt == 1 and _worth_one_retry(e):
+        # A pooled keep-alive connection the server already closed fails like this;
+        # a dead engine refuses again within a millisecond, so one retry is cheap.
+        log.info("LLM backend %s: connection failed (%s); retrying once", name, _short(e))
+        return True
+    b.breaker.record_failure(time.monotonic())
+    log.warning("LLM backend %s failed before the first token (%s); trying the next", name, _short(e))
+    errors.append(f"{name}: {_short(e)}")
+    return False
+
+
+def _count_unexpected_error(name: str, b: _Backend, e: Exception, started: bool, errors: list[str]) -> None:
+    """Count an unexpected error against the backend's breaker and log it (called while handling
+    it); raises when the answer had started, else notes it in `errors` for the next backend."""
+    b.breaker.record_failure(time.monotonic())
+    log.exception("LLM backend %s: unexpected error", name)
+    if started:
+        raise LLMUnavailable(f"LLM backend {name} failed mid-answer: {_short(e)}") from e
+    errors.append(f"{name}: {_short(e)}")
 
 
 def _usage(msg: object) -> dict | None:

@@ -15,7 +15,7 @@ import numpy as np
 from app.embeddings import MINILM_NAMES, USE_NAMES
 from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibration_key, hit_features
 from app.retrieval.fusion import DEFAULT_WEIGHTS, fuse, lang_group, top_k
-from app.retrieval.index import KBIndex
+from app.retrieval.kb_index import KBIndex
 from app.retrieval.matvec import HalfMatrix
 from app.retrieval.text import dice_overlap, overlap, overlap_units, tokenize
 
@@ -146,16 +146,46 @@ def rank(
     weights: Mapping[str, Mapping[str, float]] = DEFAULT_WEIGHTS,
     calibration: Mapping[str, Calibration] = DEFAULT_CALIBRATION,
 ) -> list[RankedHit]:
-    n = index.n_entries
-    if n == 0:
+    """The k best entries for the query, each with its fused score, calibrated confidence, the
+    record to show and the features the confidence was computed from."""
+    if index.n_entries == 0:
         return []
     group, w = weights_for(lang, index, weights)
-    signals: dict[str, np.ndarray] = {}
-    rec_scores: dict[str, np.ndarray] = {}
-    raw: dict[str, np.ndarray] = {}
-    dense_scores: dict[int, np.ndarray] = {}
     en_only = w.get("mask_en", 0) > 0
-    verifier = None  # (matrix, query vector) of the verifier model, scored after fusion
+    dense_scores, verifier = _dense_record_scores(index, qvecs, roles, en_only)
+    signals, raw, rec_scores = _dense_signals(index, dense_scores, roles)
+    signals["lex"], cover = _lexical_signals(index, query)
+    fused, other_lang = _fused_scores(index, signals, w, group, en_only)
+    order = top_k(fused, max(k, 2))
+    lead = _lead_role(group, raw)
+    lead_raw, multi_raw = raw.get(lead), raw.get("multi")
+    ucos, ucrowd = _verifier_view(index, fused, order, verifier, other_lang)
+    best = float(fused[order[0]])
+    ctx = _HitContext(
+        index=index, fused=fused, top=int(order[0]), best=best,
+        second=float(fused[order[1]]) if len(order) > 1 else best - 1.0,
+        tops=_signal_tops(signals, w), lead=lead, lead_raw=lead_raw, lead_scores=rec_scores.get(lead),
+        crowd=_crowd(lead_raw) if lead_raw is not None else 0.0, multi_raw=multi_raw,
+        mcrowd=_crowd(multi_raw) if multi_raw is not None else 0.0, cover=cover, other_lang=other_lang,
+        ucos=ucos, ucrowd=ucrowd, q_units=overlap_units(query),
+    )  # fmt: skip
+    hits: list[RankedHit] = []
+    for e in order[:k]:
+        e = int(e)
+        record = _shown_record(index, e, ctx.lead_scores)
+        feats = _hit_feature_set(ctx, e, record)
+        calib = _calibration_for(calibration, lead == "en", bool(index.entry_is_doc[e]), bool(ucos))
+        hits.append(RankedHit(e, float(fused[e]), calib.confidence(feats), record, feats))
+    return hits
+
+
+def _dense_record_scores(
+    index: KBIndex, qvecs: Mapping[int, np.ndarray], roles: Sequence[str], en_only: bool
+) -> tuple[dict[int, np.ndarray], tuple[np.ndarray, np.ndarray] | None]:
+    """(each retriever model's cosine per record row, the verifier's (matrix, query vector)): the
+    verifier is not scored here but after fusion, on the shortlist only (`verify`)."""
+    dense_scores: dict[int, np.ndarray] = {}
+    verifier = None
     for i, vec in qvecs.items():
         if index.dense[i] is None:
             continue
@@ -169,6 +199,17 @@ def rank(
         else:  # other entries get 0: masked out of fusion, and no meaningful cosine
             dense_scores[i] = np.zeros(len(index.record_ids), dtype=np.float32)
             dense_scores[i][rows] = mat @ v
+    return dense_scores, verifier
+
+
+def _dense_signals(
+    index: KBIndex, dense_scores: Mapping[int, np.ndarray], roles: Sequence[str]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per model role: (fusion signals `{role}_q` / `{role}_c`, the entry's best question / content
+    record cosine; raw, the better of the two per entry; rec_scores, the cosine per record)."""
+    signals: dict[str, np.ndarray] = {}
+    raw: dict[str, np.ndarray] = {}
+    rec_scores: dict[str, np.ndarray] = {}
     for i, s in dense_scores.items():
         role = roles[i]
         q = index.by_question.max(s)
@@ -179,15 +220,25 @@ def rank(
         signals[f"{role}_q"], signals[f"{role}_c"] = q, c
         raw[role] = np.maximum(q, c)
         rec_scores[role] = s
+    return signals, raw, rec_scores
+
+
+def _lexical_signals(index: KBIndex, query: str) -> tuple[np.ndarray, np.ndarray]:
+    """(the BM25 fusion signal per entry, the share of the query's idf mass its best unit covers)."""
     tokens = tokenize(query)
     lex_units = index.bm25.scores(tokens)
     lex = index.by_unit.max(lex_units)
     lex[~np.isfinite(lex)] = 0.0
-    # log1p tames BM25's heavy tail: raw z-scores let one exact-term match outvote the dense models
-    signals["lex"] = np.log1p(lex)
     cover = index.by_unit.max(index.bm25.coverage(tokens))
     cover[~np.isfinite(cover)] = 0.0
+    # log1p tames BM25's heavy tail: raw z-scores let one exact-term match outvote the dense models
+    return np.log1p(lex), cover
 
+
+def _fused_scores(
+    index: KBIndex, signals: Mapping[str, np.ndarray], w: Mapping[str, float], group: str, en_only: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the fused score per entry, which entries are in the query's other language)."""
     # the English-only model cannot judge non-English entries: it is fused over English ones only
     masks = {"en_q": index.entry_is_en, "en_c": index.entry_is_en} if en_only else None
     other_lang = index.entry_is_en if group == "zh" else ~index.entry_is_en
@@ -197,67 +248,122 @@ def rank(
         fused = fused + np.float32(w["xlang"]) * other_lang
     if w.get("doc", 0):
         fused = fused + np.float32(w["doc"]) * index.entry_is_doc
-    order = top_k(fused, max(k, 2))
+    return fused, other_lang
+
+
+def _signal_tops(signals: Mapping[str, np.ndarray], w: Mapping[str, float]) -> list[int]:
+    """The entry each active signal (positive weight, not flat) ranks first: a hit's `agree`."""
     active = [name for name, x in signals.items() if w.get(name, 0) > 0 and np.ptp(x) > 0]
-    tops = [int(np.argmax(signals[name])) for name in active]
+    return [int(np.argmax(signals[name])) for name in active]
+
+
+def _lead_role(group: str, raw: Mapping[str, np.ndarray]) -> str:
+    """The role whose cosines judge a hit (cos, lift, the record shown, the calibration): the
+    English model for English queries when it ran, else the multilingual one, else any that ran."""
     lead = "en" if group == "en" and "en" in raw else "multi"
     if lead not in raw:
         lead = next(iter(raw), "multi")
-    lead_scores = rec_scores.get(lead)
-    lead_raw = raw.get(lead)
-    crowd = _crowd(lead_raw) if lead_raw is not None else 0.0
-    multi_raw = raw.get("multi")
-    mcrowd = _crowd(multi_raw) if multi_raw is not None else 0.0
-    ucos: dict[int, float] = {}
-    if verifier is not None:
-        # `ulift` = the hit's verifier cosine minus the shortlist's mean: an independent model's
-        # view of whether the hit stands out from the other candidates
-        shortlist = top_k(fused, max(LIFT_CROWD, len(order)))
-        with _one_blas_thread():
-            ucos = verify(index, shortlist, *verifier)
-        # the crowd is the query's own language: other-language candidates (fusion.standardise_apart)
-        # score lower verifier cosines and would lift every hit; a KB with only a handful of
-        # entries in it keeps the whole shortlist (one entry would be its own crowd)
-        own = [c for e, c in ucos.items() if not other_lang[e]]
-        ucrowd = float(np.mean(own if len(own) >= MIN_CROWD else list(ucos.values())))
-    q_units = overlap_units(query)
-    best = float(fused[order[0]])
-    second = float(fused[order[1]]) if len(order) > 1 else best - 1.0
-    hits: list[RankedHit] = []
-    for e in order[:k]:
-        e = int(e)
-        other = second if e == int(order[0]) else best
-        cos = float(raw[lead][e]) if lead in raw else 0.0
-        agree = (sum(t == e for t in tops) / len(tops)) if tops else 0.0
-        record = -1
-        rows = index.records_of(e)
-        if rows.size:
-            if lead_scores is not None:
-                content = rows[~index.rec_is_question[rows]]
-                pool = content if content.size else rows
-                record = int(pool[np.argmax(lead_scores[pool])])
-            else:
-                record = int(rows[0])
-        info = index.entries[e]
-        if info.kind == "faq":
-            units = index.question_units(e)
+    return lead
+
+
+def _verifier_view(
+    index: KBIndex,
+    fused: np.ndarray,
+    order: np.ndarray,
+    verifier: tuple[np.ndarray, np.ndarray] | None,
+    other_lang: np.ndarray,
+) -> tuple[dict[int, float], float]:
+    """(the verifier's cosine per shortlisted entry, the crowd mean a hit's `ulift` is measured
+    from); ({}, 0.0) when the query did not run the verifier."""
+    if verifier is None:
+        return {}, 0.0
+    # `ulift` = the hit's verifier cosine minus the shortlist's mean: an independent model's
+    # view of whether the hit stands out from the other candidates
+    shortlist = top_k(fused, max(LIFT_CROWD, len(order)))
+    with _one_blas_thread():
+        ucos = verify(index, shortlist, *verifier)
+    # the crowd is the query's own language: other-language candidates (fusion.standardise_apart)
+    # score lower verifier cosines and would lift every hit; a KB with only a handful of
+    # entries in it keeps the whole shortlist (one entry would be its own crowd)
+    own = [c for e, c in ucos.items() if not other_lang[e]]
+    return ucos, float(np.mean(own if len(own) >= MIN_CROWD else list(ucos.values())))
+
+
+@dataclass(frozen=True)
+class _HitContext:
+    """What every hit of one query is judged against (built once per query by `rank`)."""
+
+    index: KBIndex
+    fused: np.ndarray
+    top: int  # the best entry
+    best: float  # its fused score
+    second: float  # the runner-up's (best - 1 when there is none)
+    tops: list[int]  # each active signal's best entry
+    lead: str
+    lead_raw: np.ndarray | None  # the lead role's cosine per entry
+    lead_scores: np.ndarray | None  # the lead role's cosine per record
+    crowd: float  # the lead role's topic crowd
+    multi_raw: np.ndarray | None
+    mcrowd: float
+    cover: np.ndarray
+    other_lang: np.ndarray
+    ucos: dict[int, float]
+    ucrowd: float
+    q_units: set[str]
+
+
+def _shown_record(index: KBIndex, e: int, lead_scores: np.ndarray | None) -> int:
+    """The entry's best-matching record: the content record the lead model scores highest (any
+    record when it has no content ones), its first record without a lead model, -1 when none."""
+    record = -1
+    rows = index.records_of(e)
+    if rows.size:
+        if lead_scores is not None:
+            content = rows[~index.rec_is_question[rows]]
+            pool = content if content.size else rows
+            record = int(pool[np.argmax(lead_scores[pool])])
         else:
-            units = [index.chunk_units(e, record)]
-        qcover = max(overlap(q_units, u) for u in units)
-        dice = max(dice_overlap(q_units, u) for u in units)
-        mcos = float(multi_raw[e]) if multi_raw is not None else cos
-        feats = hit_features(float(fused[e]), other, cos, float(cover[e]), agree, qcover, cos - crowd)
-        feats.update(
-            dice=dice, mcos=mcos, mlift=mcos - mcrowd if multi_raw is not None else cos - crowd,
-            doc=float(index.entry_is_doc[e]), xlang=float(other_lang[e]), en_lead=float(lead == "en"),
-        )  # fmt: skip
-        if ucos:
-            feats.update(ucos=ucos[e], ulift=ucos[e] - ucrowd, verified=1.0)
-        key = calibration_key(lead == "en", bool(index.entry_is_doc[e]), bool(ucos))
-        calib = (
-            calibration.get(key)
-            or calibration.get(calibration_key(lead == "en", bool(index.entry_is_doc[e])))
-            or calibration[calibration_key(lead == "en", False)]
-        )
-        hits.append(RankedHit(e, float(fused[e]), calib.confidence(feats), record, feats))
-    return hits
+            record = int(rows[0])
+    return record
+
+
+def _text_overlap(index: KBIndex, e: int, record: int, q_units: set[str]) -> tuple[float, float]:
+    """(qcover, dice) of the query against the entry's closest question (FAQ) or its heading plus
+    the shown chunk (document section)."""
+    info = index.entries[e]
+    if info.kind == "faq":
+        units = index.question_units(e)
+    else:
+        units = [index.chunk_units(e, record)]
+    qcover = max(overlap(q_units, u) for u in units)
+    dice = max(dice_overlap(q_units, u) for u in units)
+    return qcover, dice
+
+
+def _hit_feature_set(ctx: _HitContext, e: int, record: int) -> dict[str, float]:
+    """Every confidence feature of entry e (app/retrieval/confidence.py lists them)."""
+    other = ctx.second if e == ctx.top else ctx.best
+    cos = float(ctx.lead_raw[e]) if ctx.lead_raw is not None else 0.0
+    agree = (sum(t == e for t in ctx.tops) / len(ctx.tops)) if ctx.tops else 0.0
+    qcover, dice = _text_overlap(ctx.index, e, record, ctx.q_units)
+    mcos = float(ctx.multi_raw[e]) if ctx.multi_raw is not None else cos
+    feats = hit_features(float(ctx.fused[e]), other, cos, float(ctx.cover[e]), agree, qcover, cos - ctx.crowd)
+    feats.update(
+        dice=dice, mcos=mcos, mlift=mcos - ctx.mcrowd if ctx.multi_raw is not None else cos - ctx.crowd,
+        doc=float(ctx.index.entry_is_doc[e]), xlang=float(ctx.other_lang[e]), en_lead=float(ctx.lead == "en"),
+    )  # fmt: skip
+    if ctx.ucos:
+        feats.update(ucos=ctx.ucos[e], ulift=ctx.ucos[e] - ctx.ucrowd, verified=1.0)
+    return feats
+
+
+def _calibration_for(
+    calibration: Mapping[str, Calibration], en_lead: bool, doc: bool, verified: bool
+) -> Calibration:
+    """The most specific calibration model there is for this kind of hit: with the verifier's
+    opinion, then without it, then the lead encoder's FAQ model."""
+    return (
+        calibration.get(calibration_key(en_lead, doc, verified))
+        or calibration.get(calibration_key(en_lead, doc))
+        or calibration[calibration_key(en_lead, False)]
+    )

@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.errors import BadRequest, EmptyKnowledgeBase
+from app.ports import KnowledgeStore
+from app.lang import detect_lang
 from app.retrieval.confidence import answerable_threshold
-from app.retrieval.index import KBIndex, RecordSet
+from app.retrieval.kb_index import KBIndex, RecordSet
 from app.retrieval.ranking import model_role, needed_models, prepare, rank, weights_for
-from app.retrieval.text import detect_lang, warm_up
+from app.retrieval.text import warm_up
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ def snippet(text: str, n: int = SNIPPET_CHARS) -> str:
 
 
 class Retriever:
-    def __init__(self, store, settings) -> None:
+    def __init__(self, store: KnowledgeStore | None, settings: Settings) -> None:
         self.store = store
         self.settings = settings
         self.embedders = list(store.embedders) if store is not None else []

@@ -1,8 +1,9 @@
-"""Query/record text handling for lexical retrieval: language detection and tokenisation.
+"""Query/record text handling for lexical retrieval: tokenisation and overlap units.
 
-Chinese in either script is normalised to Simplified (OpenCC t2s) before jieba segmentation, so a
-Traditional query matches a Simplified FAQ and back. English is lower-cased words with a light
-plural strip and stop words removed. jieba and OpenCC load lazily (first call), never at import.
+Chinese in either script is normalised to Simplified (OpenCC t2s, app.lang) before jieba
+segmentation, so a Traditional query matches a Simplified FAQ and back. English is lower-cased words
+with a light plural strip and stop words removed. jieba and OpenCC load lazily (first call), never at
+import. Language detection and script conversion live in app.lang.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import threading
 import unicodedata
 from functools import lru_cache
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
+from app.lang import HAN, HAN_RUN, to_simplified
+from app.lang import warm_up as _warm_up_opencc
+
 _WORD = re.compile(r"[a-z0-9]+(?:[._'-][a-z0-9]+)*")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 EN_STOP = frozenset(
     """a an and are as at be but by can could did do does doing for from had has have how i if in into is
@@ -26,13 +27,6 @@ EN_STOP = frozenset(
 ZH_STOP = frozenset("的 了 吗 呢 吧 啊 是 在 和 与 及 或 我 你 您 他 她 它 们 这 那 有 要 会 可以 怎么 如何 什么 请问 请 一下".split())
 
 _lock = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _t2s():
-    from opencc import OpenCC
-
-    return OpenCC("t2s")
 
 
 @lru_cache(maxsize=1)
@@ -49,26 +43,8 @@ def _jieba():
 
 def warm_up() -> None:
     """Load the OpenCC tables and jieba's dictionary now (startup), not on the first query."""
-    _t2s()
+    _warm_up_opencc()
     _jieba()
-
-
-def to_simplified(text: str) -> str:
-    """Chinese in either script as Simplified; text without Chinese characters is returned as is
-    (no OpenCC call: most of an English KB's records)."""
-    return _t2s().convert(text) if _CJK.search(text) else text
-
-
-def detect_lang(text: str) -> str:
-    """'zh-Hant', 'zh-Hans' or 'en' (anything without Chinese characters counts as 'en')."""
-    cjk = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text))
-    # a CJK character carries about as much as a 3-4 letter word: mostly-English text with a
-    # product name in Chinese stays English, any Chinese sentence is Chinese
-    if cjk == 0 or cjk * 4 < latin:
-        return "en"
-    han = "".join(_CJK.findall(text))
-    return "zh-Hant" if to_simplified(han) != han else "zh-Hans"
 
 
 def _stem(w: str) -> str:
@@ -83,12 +59,12 @@ def tokenize(text: str) -> list[str]:
     """Lexical tokens: jieba words (search mode) over Simplified Chinese, stemmed English words."""
     text = unicodedata.normalize("NFKC", text).lower()
     out: list[str] = []
-    if _CJK.search(text):
+    if HAN.search(text):
         text = to_simplified(text)
         jb = _jieba()
-        for run in _CJK_RUN.findall(text):
+        for run in HAN_RUN.findall(text):
             out.extend(w for w in jb.lcut_for_search(run) if w not in ZH_STOP)
-        text = _CJK_RUN.sub(" ", text)
+        text = HAN_RUN.sub(" ", text)
     out.extend(_stem(w) for w in _WORD.findall(text) if w not in EN_STOP)
     return out
 
@@ -98,13 +74,13 @@ def overlap_units(text: str) -> set[str]:
     jieba splitting a query and an FAQ differently; Simplified) plus stemmed English words."""
     text = unicodedata.normalize("NFKC", text).lower()
     units: set[str] = set()
-    if _CJK.search(text):
+    if HAN.search(text):
         text = to_simplified(text)
-        for run in _CJK_RUN.findall(text):
+        for run in HAN_RUN.findall(text):
             units.update(run[i : i + 2] for i in range(len(run) - 1))
             if len(run) == 1:
                 units.add(run)
-        text = _CJK_RUN.sub(" ", text)
+        text = HAN_RUN.sub(" ", text)
     units.update(_stem(w) for w in _WORD.findall(text) if w not in EN_STOP)
     return units
 

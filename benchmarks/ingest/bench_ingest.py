@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from app.embeddings import make_embedder
-from app.knowledge_store import KnowledgeStore, make_chroma_client
+from app.knowledge_store import ChromaKnowledgeStore, make_chroma_client
 from app.settings import Settings, apply_process_env
 from ingest.pipeline import run_ingest
 
@@ -65,7 +65,7 @@ def main() -> None:
         if args.models:
             s = s.model_copy(update={"embedding_models": args.models})
         apply_process_env(s)
-        store = KnowledgeStore(make_chroma_client(s), [make_embedder(m) for m in s.embedding_models], s.collection)
+        store = ChromaKnowledgeStore(make_chroma_client(s), [make_embedder(m) for m in s.embedding_models], s.collection)
         table = tmp / "kb" / "faq.csv"
         table.parent.mkdir()
         synth(args.entries, table)

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.retrieval.index import KBIndex, RecordSet  # noqa: E402
+from app.retrieval.kb_index import KBIndex, RecordSet  # noqa: E402
 
 PACKS_DIR = Path("/work/shared/data")
 DEFAULT_SETS = ("esun_faq_zh_tw", "stackfaq_en", "askdesk")
@@ -103,14 +103,14 @@ def load_set(name: str, settings, *, work: Path, cache: Path, embedders=None) ->
         return EvalSet(name, KBIndex(records, tuple(blob["version"])), queries, blob["qvs"],
                        embedders or [ModelStub(m) for m in blob["names"]], records)  # fmt: skip
     from app.embeddings import make_embedder
-    from app.knowledge_store import KnowledgeStore, make_chroma_client
+    from app.knowledge_store import ChromaKnowledgeStore, make_chroma_client
     from app.settings import Settings
     from ingest.pipeline import run_ingest
 
     if embedders is None:
         embedders = [make_embedder(n, offline=settings.hf_offline, int8_queries=settings.embedding_int8_queries) for n in models]
     s = Settings(data_dir=work / name, embedding_models=models)
-    store = KnowledgeStore(make_chroma_client(s), embedders, s.collection)
+    store = ChromaKnowledgeStore(make_chroma_client(s), embedders, s.collection)
     t0 = time.perf_counter()
     rep = run_ingest([knowledge], store, s)  # unchanged entries are not re-embedded
     print(f"[{name}] ingest {time.perf_counter() - t0:.0f} s: {rep.summary()}", file=sys.stderr)

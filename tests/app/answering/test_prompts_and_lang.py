@@ -1,5 +1,5 @@
 from app.answering import prompts
-from app.answering.lang import detect_lang, to_script
+from app.lang import detect_lang, to_script
 
 
 def test_rag_prompt_structure_keeps_rules_in_system_and_knowledge_as_data():

@@ -19,12 +19,12 @@ DOC_QUESTION = "What is the per-diem rate for tier 1 cities?"
 
 @pytest.fixture(scope="module")
 def client(ingested_sample_kb):
-    from app.api.main import create_app
+    from askdesk.wiring import service
 
     dead = LLMBackend(name="down", base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", timeout_s=3)
     s = Settings(_env_file=None, data_dir=ingested_sample_kb, llm_backends=[dead], rate_limit="5/minute",
                  rate_limit_exempt_keys=["sk-exempt"], api_keys=["sk-a"], admin_key="adm")  # fmt: skip
-    with TestClient(create_app(s)) as c:
+    with TestClient(service(s)) as c:
         yield c
 
 

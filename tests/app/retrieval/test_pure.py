@@ -5,10 +5,11 @@ import pytest
 
 from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibration_key, hit_features
 from app.retrieval.fusion import Grouping, entry_max, fuse, standardise, standardise_apart, top_k
-from app.retrieval.index import KBIndex, RecordSet
+from app.retrieval.kb_index import KBIndex, RecordSet
 from app.retrieval.lexical import BM25
 from app.retrieval.ranking import model_role, rank
-from app.retrieval.text import detect_lang, dice_overlap, overlap, overlap_units, tokenize
+from app.lang import detect_lang
+from app.retrieval.text import dice_overlap, overlap, overlap_units, tokenize
 
 
 def test_detect_lang():

@@ -4,7 +4,7 @@ ingest a small FAQ table and a document with the pipeline, then search through `
 import pytest
 
 from app.errors import BadRequest
-from app.knowledge_store import KnowledgeStore, make_chroma_client
+from app.knowledge_store import ChromaKnowledgeStore, make_chroma_client
 from app.retrieval import Retriever
 from app.settings import Settings
 
@@ -46,7 +46,7 @@ def kb(tmp_path, embedders):
     (root / "faq.csv").write_text(FAQ, encoding="utf-8")
     (root / "guide.md").write_text(DOC, encoding="utf-8")
     settings = Settings(data_dir=tmp_path / "data", retrieval_refresh_s=0.0)
-    store = KnowledgeStore(make_chroma_client(settings), embedders, settings.collection)
+    store = ChromaKnowledgeStore(make_chroma_client(settings), embedders, settings.collection)
     run_ingest([root], store, settings)
     return root, store, settings
 
@@ -137,9 +137,9 @@ def test_store_without_the_verifier_still_scores(kb):
     which `KBIndex` also treats as absent): Chinese queries are scored by the calibration fitted
     without USE, not by the verified one with its features missing."""
     _, store, settings = kb
-    from app.knowledge_store import KnowledgeStore
+    from app.knowledge_store import ChromaKnowledgeStore
 
-    two = KnowledgeStore(store.client, [e for e in store.embedders if e.name != "use-multilingual"], store.base_name)
+    two = ChromaKnowledgeStore(store.client, [e for e in store.embedders if e.name != "use-multilingual"], store.base_name)
     res = Retriever(two, settings).search("卡片遺失要怎麼掛失")
     assert res.hits[0].key == "zh-lost" and "verified" not in res.hits[0].features
     assert res.predicted_answerable
@@ -153,7 +153,7 @@ def test_chinese_questions_find_english_only_answers(ingested_sample_kb, embedde
     the top 10 before); judged against their own language's crowd, they come first.
     Same-language questions keep theirs."""
     settings = Settings(_env_file=None, data_dir=ingested_sample_kb)
-    r = Retriever(KnowledgeStore(make_chroma_client(settings), embedders, settings.collection), settings)
+    r = Retriever(ChromaKnowledgeStore(make_chroma_client(settings), embedders, settings.collection), settings)
     for query, key in [
         ("远程办公公司有补贴吗", "docs/remote-work-policy.html#Home office stipend"),
         ("公司郵件會保留幾年？", "docs/data-retention-policy.pdf#Email retention"),

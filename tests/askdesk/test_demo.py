@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import free_port
 
-MAIN = "from app.cli import main; main()"
+MAIN = "from askdesk.cli import main; main()"
 
 
 def _listening(port: int) -> bool:

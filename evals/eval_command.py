@@ -186,7 +186,7 @@ def _gate(metrics: dict, under, over) -> None:
     for f in fails:
         typer.echo(f"gate failed: {f}", err=True)
     if fails:
-        # an exception, not typer.Exit: app/cli.py runs click with standalone_mode=False, where an Exit
+        # an exception, not typer.Exit: askdesk/cli.py runs click with standalone_mode=False, where an Exit
         # code is returned rather than raised and would be lost
         raise GateFailed(f"{len(fails)} gate(s) failed")
 

@@ -31,7 +31,7 @@ def _start_engine(base_url: str, model_name: str) -> subprocess.Popen | None:
         typer.echo(f"LLM engine already running at {base_url}")
         return None
     u = urlparse(base_url)
-    cmd = [sys.executable, "-c", "from app.cli import main; main()", "llm", "serve", "--engine", "llamacpp",
+    cmd = [sys.executable, "-c", "from askdesk.cli import main; main()", "llm", "serve", "--engine", "llamacpp",
            "--host", u.hostname or "127.0.0.1", "--port", str(u.port or 8081), "--served-model-name", model_name]  # fmt: skip
     proc = children.spawn(cmd)  # dies with the demo, even a SIGKILLed one
     deadline = time.monotonic() + 120
@@ -51,10 +51,10 @@ def demo(
     """Ingest the sample knowledge base, start the local LLM engine and the API (widget demo at /)."""
     import uvicorn
 
-    from app.api.main import create_app
     from app.knowledge_store import open_store
     from app.settings import get_settings
-    from ingest.cli import RichProgress
+    from askdesk.wiring import service
+    from ingest.ingest_command import RichProgress
     from ingest.pipeline import run_ingest
 
     s = get_settings()
@@ -68,7 +68,7 @@ def demo(
     try:  # whatever ends the API (Ctrl-C, a startup failure, an error) stops the engine we started
         typer.echo(f"\nAskDesk is starting on {base}\n  intranet demo page with the widget: {base}/\n"
                    f"  API docs: {base}/docs\n  OpenAI-compatible: {base}/v1  (model 'askdesk')\n")  # fmt: skip
-        uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="warning")
+        uvicorn.run(service(s), host=s.host, port=s.port, log_level="warning")
     finally:
         if engine is not None:
             children.stop(engine, timeout_s=10)

@@ -13,7 +13,7 @@ from serving.launch import EngineProcess
 from serving.models import smollm2_gguf
 from serving.net import free_port
 
-MAIN = "from app.cli import main; main()"
+MAIN = "from askdesk.cli import main; main()"
 
 
 def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -14,12 +14,12 @@ cli = typer.Typer(help="AskDesk: FAQ support bot.", no_args_is_help=True, add_co
 
 def _register() -> None:
     # Imported here so `askdesk --help` stays fast and no module loads models at import time.
-    from app.api.cli import register as register_api
-    from app.demo import register as register_demo
-    from app.search_cli import register as register_search
-    from evals.cli import app as eval_app
-    from ingest.cli import register as register_ingest
-    from serving.cli import app as llm_app
+    from askdesk.serve_command import register as register_api
+    from askdesk.demo import register as register_demo
+    from app.search_command import register as register_search
+    from evals.eval_command import app as eval_app
+    from ingest.ingest_command import register as register_ingest
+    from serving.llm_command import app as llm_app
 
     register_ingest(cli)
     register_search(cli)

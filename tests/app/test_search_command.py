@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from app.search_cli import read_queries, summarise
+from app.search_command import read_queries, summarise
 from app.errors import BadRequest
 
 
@@ -32,7 +32,7 @@ def _cli(args, env_dir):
     import os
 
     env = {**os.environ, "ASKDESK_DATA_DIR": str(env_dir)}
-    return subprocess.run([sys.executable, "-c", "from app.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from askdesk.cli import main; main()", *args],
                           capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
 
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
+from app.api.deps import LOOPBACK
 from app.errors import ConfigError
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def serve(
@@ -19,8 +19,8 @@ def serve(
     """Start the AskDesk API (chat, OpenAI-compatible, search, admin, widget)."""
     import uvicorn
 
-    from app.api.main import create_app
     from app.settings import get_settings
+    from askdesk.wiring import service
 
     settings = get_settings()
     host = host or settings.host
@@ -31,9 +31,9 @@ def serve(
         typer.echo("warning: ASKDESK_ADMIN_KEY is not set: the admin API is disabled", err=True)
     settings = settings.model_copy(update={"host": host, "port": port})
     if workers > 1:
-        uvicorn.run("app.api.asgi:app", host=host, port=port, workers=workers, log_level="info")
+        uvicorn.run("askdesk.asgi:app", host=host, port=port, workers=workers, log_level="info")
     else:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(service(settings), host=host, port=port, log_level="info")
 
 
 def register(cli: typer.Typer) -> None:

@@ -1,0 +1,45 @@
+"""The one place the service is put together: each part built once from the ``Settings`` and
+passed to the parts that use it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import FastAPI
+from langchain_core.language_models import BaseChatModel
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from app.answering.chain import AnswerChain
+from app.answering.service import AnswerService
+from app.api.main import create_app
+from app.api.metrics import Metrics
+from app.api.state import AppState
+from app.conversations.store import ConversationStore
+from app.knowledge_store import open_store
+from app.llm.router import LLMRouter
+from app.retrieval import Retriever
+from app.settings import Settings
+from ingest.uploads import Uploads
+
+
+def build_state(settings: Settings, *, chat_models: Mapping[str, BaseChatModel] | None = None) -> AppState:
+    """Everything the service serves. ``chat_models`` replaces the named backends' OpenAI clients
+    (the fast tests' scripted model, where the router would call an engine)."""
+    store = open_store(settings)
+    retriever = Retriever(store, settings)
+    router = LLMRouter(settings.llm_backends, settings, chat_models)
+    conversations = ConversationStore(settings.db_url)
+    answers = AnswerService(AnswerChain(retriever, router, settings), conversations, settings)
+    return AppState(
+        settings=settings, store=store, retriever=retriever, router=router, conversations=conversations,
+        answers=answers, uploads=Uploads(store, settings, on_change=lambda: retriever.refresh(force=True)),
+        metrics=Metrics(), limiter=MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)),
+        rate=parse(settings.rate_limit),
+    )  # fmt: skip
+
+
+def service(settings: Settings) -> FastAPI:
+    """The AskDesk service as `askdesk serve` and `askdesk demo` run it."""
+    return create_app(settings, build_state)
