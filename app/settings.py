@@ -29,6 +29,9 @@ class LLMBackend(BaseModel):
     extra_body: dict = Field(default_factory=dict)
 
 
+DEMO_WIDGET_KEY = "pk_demo_local"  # the keyless local demo's publishable widget key (app/static/demo.html)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ASKDESK_",
@@ -72,6 +75,12 @@ class Settings(BaseSettings):
     qa_category_columns: list[str] = Field(default_factory=lambda: ["category", "分类", "分類"])
     qa_lang_columns: list[str] = Field(default_factory=lambda: ["lang", "language"])
     max_upload_mb: int = 20
+    # per-file limits of `askdesk ingest` (and uploads): a file over the size is failed before it is
+    # parsed; a file still parsing after the timeout is stopped (parsing runs in a child process,
+    # killed on expiry) and failed. Plain text parses at ~13-22 s/MB with unstructured. 0 = no limit
+    # (a timeout of 0 also parses in-process).
+    ingest_max_file_mb: float = 20
+    ingest_file_timeout_s: float = 120
 
     # --- retrieval -------------------------------------------------------------------------------
     top_k: int = 5
@@ -155,12 +164,21 @@ class Settings(BaseSettings):
     admin_key: SecretStr | None = None
     database_url: str | None = None  # default: sqlite:///<data_dir>/askdesk.db
     rate_limit: str = "60/minute"  # per client (API key, widget visitor, or IP); limits syntax
+    # widget calls also per client address, whatever X-AskDesk-Visitor says (a new visitor id per
+    # request must not reset the limit); looser than rate_limit: an office behind one NAT shares it
+    widget_ip_rate_limit: str = "300/minute"
+    admin_rate_limit: str = "60/minute"  # admin API calls per client address
+    # wrong API/admin keys per client address; past it every keyed call from there is a 429 until
+    # the oldest failure leaves the window (a missing key is not counted, a wrong one is)
+    auth_failure_limit: str = "10/minute"
     rate_limit_storage: str = "memory://"  # e.g. redis://host:6379 to share counters between replicas
     rate_limit_exempt_keys: list[SecretStr] = Field(default_factory=list)  # load tests, evals
     max_request_bytes: int = 64 * 1024
     cors_origins: list[str] = Field(default_factory=list)
     # widget: publishable keys and the page origins allowed to use them
-    widget_keys: list[str] = Field(default_factory=lambda: ["pk_demo_local"])
+    # None (not set): the demo key "pk_demo_local" while no API keys are configured, none once
+    # ASKDESK_API_KEYS is set; read `active_widget_keys`. Valid only on the widget's routes.
+    widget_keys: list[str] | None = None
     widget_origins: list[str] = Field(default_factory=list)  # empty: the service's own origin only
     widget_identity_secret: SecretStr | None = None  # HMAC secret shared with the host site's server
     identity_token_max_age_s: int = 600
@@ -175,6 +193,13 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.chroma_path or self.data_dir / "chroma"
+
+    @property
+    def active_widget_keys(self) -> list[str]:
+        """The publishable widget keys in force: as set, else the demo key in the keyless demo only."""
+        if self.widget_keys is not None:
+            return self.widget_keys
+        return [] if self.api_keys else [DEMO_WIDGET_KEY]
 
     @property
     def allowed_widget_origins(self) -> list[str]:

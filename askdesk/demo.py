@@ -68,7 +68,7 @@ def demo(
     try:  # whatever ends the API (Ctrl-C, a startup failure, an error) stops the engine we started
         typer.echo(f"\nAskDesk is starting on {base}\n  intranet demo page with the widget: {base}/\n"
                    f"  API docs: {base}/docs\n  OpenAI-compatible: {base}/v1  (model 'askdesk')\n")  # fmt: skip
-        uvicorn.run(service(s), host=s.host, port=s.port, log_level="warning")
+        uvicorn.run(service(s), host=s.host, port=s.port, log_level="warning", server_header=False)
     finally:
         if engine is not None:
             children.stop(engine, timeout_s=10)

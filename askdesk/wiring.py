@@ -19,15 +19,22 @@ from app.api.state import AppState
 from app.conversations.store import ConversationStore
 from app.knowledge_store import open_store
 from app.llm.router import LLMRouter
+from app.ports import KnowledgeStore
 from app.retrieval import Retriever
 from app.settings import Settings
 from ingest.uploads import Uploads
 
 
-def build_state(settings: Settings, *, chat_models: Mapping[str, BaseChatModel] | None = None) -> AppState:
+def build_state(
+    settings: Settings,
+    *,
+    chat_models: Mapping[str, BaseChatModel] | None = None,
+    store: KnowledgeStore | None = None,
+) -> AppState:
     """Everything the service serves. ``chat_models`` replaces the named backends' OpenAI clients
-    (the fast tests' scripted model, where the router would call an engine)."""
-    store = open_store(settings)
+    (the fast tests' scripted model, where the router would call an engine); ``store`` an already
+    opened knowledge store (tests reuse their loaded embedders)."""
+    store = store if store is not None else open_store(settings)
     retriever = Retriever(store, settings)
     router = LLMRouter(settings.llm_backends, settings, chat_models)
     conversations = ConversationStore(settings.db_url)

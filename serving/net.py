@@ -18,7 +18,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def ensure_port_free(host: str, port: int) -> None:
+    """Refuse a port some process listens on. Connections of a crashed engine left in TIME_WAIT
+    don't count (SO_REUSEADDR, as the engines' own servers bind): a restart must not wait ~60 s."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as e:

@@ -19,6 +19,7 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from app.answering import prompts
 from app.answering.citations import order_by_citation, to_sources
+from app.answering.followup import history_need, keeps_the_message
 from app.answering.guard import StreamGuard, rule_lines, vet
 from app.answering.policy import Decision, Thresholds, decide
 from app.errors import LLMUnavailable
@@ -79,9 +80,12 @@ class AnswerChain:
 
     # --- steps ------------------------------------------------------------------------------------
     async def _rewrite(self, x: dict) -> str:
+        """The question to retrieve with: the message itself unless it continues the conversation
+        (followup.history_need), then the model's standalone rewrite if it keeps what the message
+        says, else the previous question + this one."""
         turn: Turn = x["turn"]
-        if not turn.history:  # a first question goes straight to retrieval
-            return turn.message
+        if not turn.history or history_need(turn.message) != "strong":
+            return turn.message  # read on its own, as the first message of a session would be
         msgs = prompts.rewrite_messages(turn.history, turn.message, turn.lang)
         try:
             res = await self.router.ainvoke(
@@ -91,8 +95,10 @@ class AnswerChain:
             text = split_think(res.content)[0].strip().strip('"“”')
         except LLMUnavailable:
             text = ""
-        # a rewrite that is empty or rambles is worse than the plain concatenation
-        if not text or len(text) > 4 * len(turn.message) + 200:
+        # a rewrite that is empty, rambles, drops the message's own words or repeats an earlier turn
+        # is worse than the plain concatenation
+        if (not text or len(text) > 4 * len(turn.message) + 200
+                or not keeps_the_message(text, turn.message, turn.history)):  # fmt: skip
             text = f"{turn.history[-1][0]} {turn.message}"
         return text
 
@@ -100,14 +106,13 @@ class AnswerChain:
         k = max(self.s.top_k, self.s.rag_context_k)
         turn: Turn | None = x.get("turn")
         result = await asyncio.to_thread(self.retriever.search, x["standalone"], k)
-        if turn is not None and turn.history:
-            # a small model's rewrite can lose the topic: also try the previous question + this one
-            # and keep whichever retrieval is more confident
+        if (turn is not None and turn.history and history_need(turn.message) == "weak"
+                and decide(result, self.thresholds).mode == "no_answer"):  # fmt: skip
+            # a short fragment ("Tokyo?") that finds nothing alone is read as part of the conversation
             joined = f"{turn.history[-1][0]} {turn.message}"
-            if joined != x["standalone"]:
-                alt = await asyncio.to_thread(self.retriever.search, joined, k)
-                if alt.confidence > result.confidence:
-                    return alt
+            alt = await asyncio.to_thread(self.retriever.search, joined, k)
+            if decide(alt, self.thresholds).mode != "no_answer":
+                return alt
         return result
 
     def _decide(self, x: dict) -> Decision:
@@ -129,7 +134,7 @@ class AnswerChain:
         sources = to_sources(d.hits)
         done = {
             "mode": d.mode, "confidence": round(d.confidence, 4), "lang": turn.lang,
-            "rewritten_query": result.query if turn.history else None,
+            "rewritten_query": result.query if result.query != turn.message else None,
             "backend": None, "reasoning": None, "handoff_reason": None,
         }  # fmt: skip
         yield Event("sources", {"mode": d.mode, "confidence": done["confidence"],

@@ -14,7 +14,8 @@ import httpx
 from app.answering.chain import AnswerChain, Event, Turn
 from app.answering.types import Answer, Handoff, Source
 from app.conversations.store import ConversationStore, new_id
-from app.errors import AskDeskError, LLMUnavailable
+from app import errors
+from app.errors import AskDeskError, LLMUnavailable, NotFound
 from app.lang import detect_lang
 from app.settings import Settings
 
@@ -26,6 +27,7 @@ class Ask:
     message: str
     session_id: str | None = None
     user: str | None = None  # verified identity (signed token), never a plain client claim
+    owner: str | None = None  # the caller (user, API key or widget visitor) the session belongs to
     history: list[tuple[str, str]] | None = None  # given by the caller (OpenAI surface): not from the DB
     enable_thinking: bool = False
     return_reasoning: bool = False
@@ -47,7 +49,7 @@ class AnswerService:
 
         Exceptions never escape once the first event is out: they become an `error` event. The
         exchange is logged whatever happens (also when the client goes away mid-stream)."""
-        sid = await asyncio.to_thread(self.conv.ensure_session, ask.session_id, ask.user)
+        sid = await asyncio.to_thread(self.conv.ensure_session, ask.session_id, ask.user, ask.owner)
         mid = new_id()
         lang = detect_lang(ask.message)
         history = ask.history
@@ -107,6 +109,11 @@ class AnswerService:
         if final.kind == "error":
             if final.data["code"] == "llm_unavailable":
                 raise LLMUnavailable(final.data["message"])
+            # the stream names the domain error by its class: raise that one again, so the edge maps
+            # it as it would have (an empty knowledge base is a 503, not a server error)
+            cls = getattr(errors, final.data["code"], None)
+            if isinstance(cls, type) and issubclass(cls, AskDeskError):
+                raise cls(final.data["message"])
             raise AskDeskError(final.data["message"])
         return Answer(**final.data)
 
@@ -121,19 +128,23 @@ class AnswerService:
             session_id=sid, message_id=mid, answer=data["answer"], mode=data["mode"],
             confidence=data["confidence"], lang=data["lang"], sources=data["sources"], handoff=handoff,
             reasoning=data.get("reasoning"), backend=data.get("backend"),
-            rewritten_query=data.get("rewritten_query"), latency_ms=data["latency_ms"],
+            rewritten_query=data.get("rewritten_query"), latency_ms=data["latency_ms"], usage=data.get("usage"),
         )  # fmt: skip
 
-    async def handoff(self, *, session_id: str, user: str | None, message_id: str | None, reason: str) -> Handoff:
-        """Open a ticket carrying the transcript, the user and the sources; call the webhook if set."""
+    async def handoff(self, *, session_id: str, user: str | None, message_id: str | None, reason: str,
+                      owner: str | None = None) -> Handoff:  # fmt: skip
+        """Open a ticket carrying the transcript, the user and the sources; call the webhook if set.
+        Only the session's owner may: another caller's session id is "not found", never a transcript."""
+        if await asyncio.to_thread(self.conv.owns, session_id, owner) is False:
+            raise NotFound(f"no session {session_id!r}")
         sources: list = []
         lang = "en"
         if message_id:
             ex = await asyncio.to_thread(self.conv.get_exchange, message_id)
-            if ex is not None:
+            if ex is not None and ex.session_id == session_id:
                 sources, lang = ex.sources, ex.lang or "en"
         ticket = await asyncio.to_thread(
-            self.conv.create_ticket, session_id=session_id, reason=reason, user=user, sources=sources
+            self.conv.create_ticket, session_id=session_id, reason=reason, user=user, sources=sources, owner=owner
         )
         if self.s.handoff_webhook_url:
             payload = {"reference": ticket.reference, "session_id": session_id, "reason": reason, "user": user,

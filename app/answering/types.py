@@ -43,3 +43,5 @@ class Answer(BaseModel):
     backend: str | None = None  # which LLM backend served it (None for faq / no_answer)
     rewritten_query: str | None = None  # the standalone question, for follow-ups
     latency_ms: dict[str, float] = Field(default_factory=dict)
+    # the engine's token counts (prompt/completion/total) when an LLM wrote the answer
+    usage: dict[str, int] | None = None

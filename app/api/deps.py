@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Request
+from limits import RateLimitItem, parse
 
 from app.api import identity
 from app.api.errors import APIError
@@ -18,6 +22,9 @@ from app.settings import Settings
 # addresses that mean "this machine": binding there needs no keys, and without an admin key the
 # admin API answers only callers from there ("testclient" is Starlette's in-process test client)
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
+# the only routes a publishable widget key opens (the paths app/api/main.py's WIDGET_PATHS lets
+# foreign origins read refusals on; kept here because main imports the routes that import this)
+WIDGET_ROUTES = frozenset({"/api/chat", "/api/feedback", "/api/handoff"})
 
 
 @dataclass(frozen=True)
@@ -40,34 +47,137 @@ def _bearer(request: Request) -> str | None:
     return auth[7:].strip() if auth.lower().startswith("bearer ") else None
 
 
+def _address(request: Request) -> str:
+    # the peer address; behind a reverse proxy, run uvicorn with --proxy-headers/--forwarded-allow-ips
+    # so this is the client's, not the proxy's (every limit keyed on it would be shared otherwise)
+    return request.client.host if request.client else "?"
+
+
+@lru_cache(maxsize=64)
+def _rate(spec: str) -> RateLimitItem:
+    return parse(spec)
+
+
+def _retry_after(st, item: RateLimitItem, key: str) -> str:
+    try:
+        reset = st.limiter.get_window_stats(item, key).reset_time
+        return str(max(1, math.ceil(reset - time.time())))
+    except Exception:  # a storage that cannot say: one window
+        return str(item.get_expiry())
+
+
+def _limit(st, spec: str, key: str, what: str) -> None:
+    """Count one request against `spec` for `key`; 429 with Retry-After once over."""
+    item = _rate(spec)
+    if not st.limiter.hit(item, key):
+        raise APIError(429, f"rate limit exceeded ({spec}{what}); slow down", type="rate_limit_error",
+                       code="rate_limit_exceeded", headers={"Retry-After": _retry_after(st, item, key)})  # fmt: skip
+
+
+def _failures_key(request: Request) -> str:
+    return "authfail:" + _address(request)
+
+
+def _refuse_if_locked_out(request: Request) -> None:
+    """Checked before any presented API/admin key is compared: past ASKDESK_AUTH_FAILURE_LIMIT wrong
+    keys from this address, even the right key gets a 429 (else guessing would go on, only slower
+    to read)."""
+    st = get_state(request)
+    spec = st.settings.auth_failure_limit
+    item, key = _rate(spec), _failures_key(request)
+    if not st.limiter.test(item, key):
+        raise APIError(429, f"too many failed key attempts from this address ({spec}); try again later",
+                       type="rate_limit_error", code="too_many_auth_failures",
+                       headers={"Retry-After": _retry_after(st, item, key)})  # fmt: skip
+
+
+def _count_failure(request: Request) -> None:
+    st = get_state(request)
+    st.limiter.hit(_rate(st.settings.auth_failure_limit), _failures_key(request))
+
+
+def _invalid_api_key() -> APIError:
+    return APIError(401, "invalid or missing API key (Authorization: Bearer <key>)", type="authentication_error",
+                    code="invalid_api_key")  # fmt: skip
+
+
+def _invalid_admin_key() -> APIError:
+    return APIError(401, "invalid or missing X-Admin-Key", type="authentication_error", code="invalid_admin_key")
+
+
+def _check_api_key(request: Request, token: str | None) -> None:
+    """With API keys configured: a missing key is a 401; a wrong one is a 401 counted as a failure."""
+    s: Settings = get_state(request).settings
+    if not token:
+        raise _invalid_api_key()
+    _refuse_if_locked_out(request)
+    if not _matches(token, s.api_keys + s.rate_limit_exempt_keys):
+        _count_failure(request)
+        raise _invalid_api_key()
+
+
+def _route_path(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or request.url.path
+
+
 def caller(request: Request) -> Caller:
     st = get_state(request)
     s: Settings = st.settings
     widget_key = request.headers.get("x-askdesk-widget-key")
-    if widget_key is not None:
+    token = _bearer(request)
+    if widget_key is not None and _route_path(request) not in WIDGET_ROUTES and token is None:
+        # a publishable key (in every host page's source) opens the widget's routes, nothing else
+        raise APIError(403, "a widget key is valid only on " + ", ".join(sorted(WIDGET_ROUTES)) +
+                       "; use an API key (Authorization: Bearer <key>)", type="permission_error",
+                       code="widget_key_not_allowed")  # fmt: skip
+    if widget_key is not None and token is None:
         origin = request.headers.get("origin")
-        if widget_key not in s.widget_keys:
+        if widget_key not in s.active_widget_keys:
             raise APIError(401, "unknown widget key", type="authentication_error", code="invalid_widget_key")
         if origin not in s.allowed_widget_origins:
             raise APIError(403, f"origin {origin!r} is not allowed to use this widget", type="permission_error",
                            code="origin_not_allowed")  # fmt: skip
-        visitor = request.headers.get("x-askdesk-visitor") or (request.client.host if request.client else "?")
+        # per address too: X-AskDesk-Visitor is the client's choice, a new one per request resets nothing here
+        _limit(st, s.widget_ip_rate_limit, "widget-ip:" + _address(request), " per address")
+        visitor = request.headers.get("x-askdesk-visitor") or _address(request)
         c = Caller(key=f"widget:{visitor[:64]}", kind="widget")
-    else:
-        token = _bearer(request)
+    else:  # an API key decides (a widget key sent along with it grants nothing)
         if s.api_keys:
-            if not token or not _matches(token, s.api_keys + s.rate_limit_exempt_keys):
-                raise APIError(401, "invalid or missing API key (Authorization: Bearer <key>)",
-                               type="authentication_error", code="invalid_api_key")  # fmt: skip
+            _check_api_key(request, token)
         exempt = bool(token and s.rate_limit_exempt_keys and _matches(token, s.rate_limit_exempt_keys))
         if token and (s.api_keys or exempt):
             c = Caller(key="key:" + hashlib.sha256(token.encode()).hexdigest()[:16], kind="api", exempt=exempt)
         else:
-            c = Caller(key="ip:" + (request.client.host if request.client else "?"), kind="anonymous")
-    if not c.exempt and not st.limiter.hit(st.rate, c.key):
-        raise APIError(429, f"rate limit exceeded ({s.rate_limit}); slow down", type="rate_limit_error",
-                       code="rate_limit_exceeded", headers={"Retry-After": "10"})  # fmt: skip
+            c = Caller(key="ip:" + _address(request), kind="anonymous")
+    if not c.exempt:
+        _limit(st, s.rate_limit, c.key, "")
     return c
+
+
+def operator(request: Request) -> bool:
+    """May this caller see the service's internals (/ready details, /metrics: backend URLs, models,
+    counters)? Anyone in the keyless local demo; with API keys configured, a caller with a valid API
+    key or the admin key. A wrong key is a 401 counted as a failed attempt; none at all is False."""
+    s: Settings = get_state(request).settings
+    if not s.api_keys:
+        return True
+    token, given = _bearer(request), request.headers.get("x-admin-key")
+    if not token and not given:
+        return False
+    _refuse_if_locked_out(request)
+    if token and _matches(token, s.api_keys + s.rate_limit_exempt_keys):
+        return True
+    if given and s.admin_key is not None and _matches(given, [s.admin_key]):
+        return True
+    _count_failure(request)
+    raise _invalid_admin_key() if given and not token else _invalid_api_key()
+
+
+def session_owner(who: Caller, user: str | None) -> str:
+    """Who a conversation belongs to: the verified user wherever they ask from, else the API key or
+    the widget visitor (or the address of an anonymous local caller)."""
+    return f"user:{user}" if user else who.key
 
 
 def verified_user(request: Request, token: str | None) -> str | None:
@@ -83,15 +193,23 @@ def verified_user(request: Request, token: str | None) -> str | None:
 
 
 def admin(request: Request) -> None:
-    s: Settings = get_state(request).settings
+    st = get_state(request)
+    s: Settings = st.settings
+    _limit(st, s.admin_rate_limit, "admin:" + _address(request), " for the admin API")
     given = request.headers.get("x-admin-key")
     if s.admin_key is None:
-        host = request.client.host if request.client else ""
-        if host in LOOPBACK:  # the local demo: admin from this machine only
+        # keyless local demo only (no API keys either): admin from this machine without a key; once
+        # API keys are set the deployment is not a demo, and without an admin key admin is off
+        if not s.api_keys and _address(request) in LOOPBACK:
             return
-        raise APIError(403, "admin API is disabled: set ASKDESK_ADMIN_KEY", type="permission_error")
-    if not given or not hmac.compare_digest(given.encode(), s.admin_key.get_secret_value().encode()):
-        raise APIError(401, "invalid or missing X-Admin-Key", type="authentication_error", code="invalid_admin_key")
+        raise APIError(403, "admin API is disabled: set ASKDESK_ADMIN_KEY", type="permission_error",
+                       code="admin_disabled")  # fmt: skip
+    if not given:
+        raise _invalid_admin_key()
+    _refuse_if_locked_out(request)
+    if not hmac.compare_digest(given.encode(), s.admin_key.get_secret_value().encode()):
+        _count_failure(request)
+        raise _invalid_admin_key()
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

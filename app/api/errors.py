@@ -75,7 +75,9 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, e: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(e.status_code)
-        return JSONResponse(error_body(str(e.detail), "invalid_request_error", code), status_code=e.status_code)
+        # the exception's headers go out too: a 405 says which methods are allowed (Allow)
+        return JSONResponse(error_body(str(e.detail), "invalid_request_error", code), status_code=e.status_code,
+                            headers=e.headers)  # fmt: skip
 
     @app.exception_handler(AskDeskError)
     async def _domain(request: Request, e: AskDeskError):

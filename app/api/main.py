@@ -8,22 +8,32 @@ exchange log, feedback and tickets live in the database (SQLite or a shared Post
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 
 from app.api import routes_admin, routes_chat, routes_health, routes_openai, routes_search
-from app.api.errors import error_body, install_handlers
+from app.api.edge import LocalOnlyWithoutKeys, OneLineStartupFailure, RequestBodyGuard, SecurityHeaders, is_loopback
+from app.api.errors import install_handlers
+from app.api.schemas import OAIError
 from app.api.state import AppState
+from app.errors import AskDeskError, ConfigError
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 WIDGET_PATHS = ("/api/chat", "/api/feedback", "/api/handoff")
+UPLOAD_PATH = "/api/admin/sources"
+
+
+class StartupFailed(ConfigError):
+    """The lifespan refused to start; the message is one line: what failed and how to fix it."""
 
 
 def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) -> FastAPI:
@@ -32,7 +42,15 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        st = build_state(settings)
+        try:
+            refuse_open_bind(settings)
+            st = build_state(settings)
+        except Exception as e:
+            # one clear line instead of a traceback: uvicorn logs it (OneLineStartupFailure), or
+            # `askdesk serve` prints it as its error line; the traceback stays at debug level
+            app.state.startup_error = reason = startup_failure_reason(settings, e)
+            log.debug("startup failed", exc_info=True)
+            raise StartupFailed(reason) from e
         try:
             st.retriever.refresh(force=True)  # load indexes now, not on the first question
         except Exception as e:  # an empty KB still serves /health and tells /ready why
@@ -48,8 +66,16 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
 
     app = FastAPI(title="AskDesk", version="0.1.0", lifespan=lifespan,
                   description="FAQ support bot: native chat API, OpenAI-compatible API, search, admin.")  # fmt: skip
+    app.state.startup_error = None  # the lifespan's one-line reason, when it refused to start
+    app.state.log_startup_error = True  # False: the caller prints startup_error itself (askdesk serve)
     install_handlers(app)
     origins = list(dict.fromkeys(settings.cors_origins + settings.allowed_widget_origins))
+    limit = settings.max_request_bytes
+    upload = settings.max_upload_mb * 1024 * 1024 + 64 * 1024  # the file and its multipart framing
+    # each add_middleware wraps the ones before it; from the outside in: OneLineStartupFailure,
+    # SecurityHeaders (on every answer below it), LocalOnlyWithoutKeys, widget_refusals_readable,
+    # CORS, RequestBodyGuard (inside CORS, so a widget on an allowed origin can read its 413/400)
+    app.add_middleware(RequestBodyGuard, limit_for=lambda path: upload if path == UPLOAD_PATH else limit)
     app.add_middleware(
         CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-AskDesk-Widget-Key", "X-AskDesk-Visitor", "X-Admin-Key"],
@@ -74,16 +100,14 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
             response.headers["Vary"] = "Origin"
         return response
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        limit = settings.max_request_bytes
-        if request.url.path == "/api/admin/sources":
-            limit = settings.max_upload_mb * 1024 * 1024 + 64 * 1024
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > limit:
-            return JSONResponse(error_body(f"request body larger than {limit} bytes", "invalid_request_error",
-                                           "request_too_large"), status_code=413)  # fmt: skip
-        return await call_next(request)
+    app.add_middleware(LocalOnlyWithoutKeys, keyless=not settings.api_keys)
+    docs = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
+    app.add_middleware(SecurityHeaders, docs_paths=docs)
+
+    def startup_reason() -> str | None:  # "": the caller prints it itself
+        return app.state.startup_error if app.state.log_startup_error else ""
+
+    app.add_middleware(OneLineStartupFailure, reason=startup_reason)
 
     for r in (routes_health, routes_chat, routes_openai, routes_search, routes_admin):
         app.include_router(r.router)
@@ -97,4 +121,77 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
     async def demo_page():
         return FileResponse(STATIC / "demo.html", media_type="text/html")
 
+    document_errors_as_400(app)
     return app
+
+
+def refuse_open_bind(settings: Settings) -> None:
+    """`askdesk serve`'s rule, checked again where every entry passes: a non-local ASKDESK_HOST
+    needs API keys. (The server's own bind address is not visible here: askdesk/asgi.py and
+    LocalOnlyWithoutKeys cover what ASKDESK_HOST does not say.)"""
+    if not settings.api_keys and not is_loopback(settings.host):
+        raise StartupFailed(f"refusing to listen on {settings.host} without API keys: set ASKDESK_API_KEYS "
+                            "(or ASKDESK_HOST=127.0.0.1 for this machine only)")  # fmt: skip
+
+
+def startup_failure_reason(settings: Settings, e: Exception) -> str:
+    """One line: what failed at startup and how to fix it."""
+    if isinstance(e, StartupFailed):
+        return str(e)
+    detail = " ".join(str(e).split())[:300] or type(e).__name__
+    where = [("ASKDESK_DATA_DIR", settings.data_dir)]
+    if not settings.chroma_host:
+        where.append(("ASKDESK_CHROMA_PATH" if settings.chroma_path else "its chroma/", settings.chroma_dir))
+    for name, path in where:
+        if path.exists() and not path.is_dir():
+            return (f"AskDesk could not start: {name} ({path}) is not a directory: point it at a directory "
+                    f"AskDesk can write ({detail})")  # fmt: skip
+    host, port = settings.chroma_host, settings.chroma_port
+    if host and not _reachable(host, port):
+        return (f"AskDesk could not start: no Chroma server answers at {host}:{port} (ASKDESK_CHROMA_HOST/"
+                f"ASKDESK_CHROMA_PORT): start it (`chroma run --port {port}`), or unset ASKDESK_CHROMA_HOST "
+                "to use the store under ASKDESK_DATA_DIR")  # fmt: skip
+    if isinstance(e, PermissionError):
+        return (f"AskDesk could not start: no permission: {detail}: make it writable, or point "
+                "ASKDESK_DATA_DIR elsewhere")  # fmt: skip
+    if isinstance(e, AskDeskError):  # domain errors already say what to do
+        return f"AskDesk could not start: {detail}"
+    return f"AskDesk could not start: {type(e).__name__}: {detail}"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def document_errors_as_400(app: FastAPI) -> None:
+    """A request that fails validation gets a 400 with the OpenAI error body (app/api/errors.py),
+    not FastAPI's 422 with its own shape: say so in the generated OpenAPI spec."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _replace_422(generate())  # FastAPI's spec, cached on app.openapi_schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _replace_422(spec: dict[str, Any]) -> None:
+    error = OAIError.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(error.pop("$defs", {}))
+    schemas["OAIError"] = error
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/OAIError"}}}
+    bad_request = {"description": "Invalid request (OpenAI-style error body)", "content": body}
+    for operations in spec.get("paths", {}).values():
+        for op in operations.values():
+            responses = op.get("responses", {}) if isinstance(op, dict) else {}
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", bad_request)
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 body, now unreferenced
+        if f"#/components/schemas/{unused}'" not in str(spec):
+            schemas.pop(unused, None)

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from app.answering.chain import Event
 from app.answering.service import Ask
-from app.api.deps import CallerDep, get_state, verified_user
+from app.api.deps import CallerDep, get_state, session_owner, verified_user
 from app.api.errors import APIError
 from app.api.sse import SSE_HEADERS, sse
 from app.api.schemas import ChatRequest, ChatResponse, FeedbackRequest, Handoff, HandoffRequest
@@ -26,7 +26,8 @@ async def _sse_stream(events: AsyncIterator[Event], on_done) -> AsyncIterator[st
 @router.post("/chat", response_model=ChatResponse)
 async def chat(req: ChatRequest, request: Request, who: CallerDep):
     st = get_state(request)
-    ask = Ask(message=req.message, session_id=req.session_id, user=verified_user(request, req.user_token),
+    user = verified_user(request, req.user_token)
+    ask = Ask(message=req.message, session_id=req.session_id, user=user, owner=session_owner(who, user),
               enable_thinking=req.enable_thinking, return_reasoning=req.return_reasoning,
               surface="widget" if who.kind == "widget" else "chat")  # fmt: skip
     if req.stream:
@@ -50,8 +51,8 @@ async def feedback(req: FeedbackRequest, request: Request, _: CallerDep) -> dict
 
 
 @router.post("/handoff", response_model=Handoff)
-async def handoff(req: HandoffRequest, request: Request, _: CallerDep) -> Handoff:
+async def handoff(req: HandoffRequest, request: Request, who: CallerDep) -> Handoff:
     st = get_state(request)
     user = verified_user(request, req.user_token)
     return await st.answers.handoff(session_id=req.session_id, user=user, message_id=req.message_id,
-                                    reason="user_request")  # fmt: skip
+                                    reason="user_request", owner=session_owner(who, user))  # fmt: skip

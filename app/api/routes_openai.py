@@ -19,10 +19,11 @@ async def models(request: Request, _: CallerDep) -> ModelList:
 
 
 @router.post("/chat/completions")
-async def chat_completions(req: OAIChatRequest, request: Request, _: CallerDep):
+async def chat_completions(req: OAIChatRequest, request: Request, who: CallerDep):
     st = get_state(request)
     # `user` comes from an API-key holder (a trusted system), unlike widget visitors
     ask = openai_serving.to_ask(req, st.settings.model_names, user=req.user)
+    ask.owner = who.key  # each /v1 request is its own session; the caller owns it all the same
     if req.stream:
         chunks = openai_serving.stream_chunks(req, st.answers.stream(ask), lambda d: st.metrics.observe("openai", d))
         return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)

@@ -3,23 +3,64 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic_core import PydanticCustomError
 
 from app.answering.types import Answer, Handoff, Lang, Mode, Source  # noqa: F401 - the HTTP shapes too
 
 MAX_MESSAGE_CHARS = 4000
+
+# What reaches the models was parsed from JSON; a lone surrogate in any string of it is refused
+# before that, where the body is read (app/api/edge.py RequestBodyGuard), for every route.
+
+
+def _not_blank(v: str) -> str:
+    if not v.strip():  # str.strip() knows Unicode whitespace: "\u3000", "\u00a0", ...
+        raise PydanticCustomError("blank_string", "must not be empty or only whitespace")
+    return v
+
+
+# a question: something besides whitespace (a blank one has nothing to retrieve or answer)
+Question = Annotated[str, AfterValidator(_not_blank)]
+
+
+def _content(v: Any) -> Any:
+    """A message's content: a string, or OpenAI content parts whose text parts carry a string
+    `text` (other part types, such as image_url, are accepted and ignored)."""
+    if v is None or isinstance(v, str):
+        return v
+    if not isinstance(v, list):
+        raise PydanticCustomError("content_type", "must be a string or a list of content parts")
+    for i, part in enumerate(v):
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+            raise PydanticCustomError("content_part", "part {index} needs a string 'type'", {"index": i})
+        if part["type"] == "text" and not isinstance(part.get("text"), str):
+            raise PydanticCustomError("content_part", "part {index}: 'text' must be a string", {"index": i})
+    return v
+
+
+def _flags(*names: str):
+    """An options object whose named flags, when present, are JSON booleans (not "yes", not 1)."""
+
+    def check(v: dict[str, Any] | None) -> dict[str, Any] | None:
+        for name in names:
+            if v is not None and v.get(name) is not None and not isinstance(v[name], bool):
+                raise PydanticCustomError("bool_type", "{name} must be a boolean", {"name": name})
+        return v
+
+    return check
 
 
 # --- native API ----------------------------------------------------------------------------------
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     session_id: str | None = Field(default=None, max_length=128)
-    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
-    stream: bool = False
-    enable_thinking: bool = False
-    return_reasoning: bool = False
+    message: Question = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    stream: StrictBool = False
+    enable_thinking: StrictBool = False
+    return_reasoning: StrictBool = False
     user_token: str | None = Field(default=None, max_length=2048)  # signed identity from the host site
 
 
@@ -43,7 +84,7 @@ class HandoffRequest(BaseModel):
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    query: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    query: Question = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     k: int = Field(default=5, ge=1, le=50)
 
 
@@ -69,7 +110,7 @@ class SearchResponse(BaseModel):
 # --- OpenAI-compatible surface --------------------------------------------------------------------
 class OAIMessage(BaseModel):
     role: Literal["system", "user", "assistant", "developer", "tool"]
-    content: str | list[dict[str, Any]] | None = None
+    content: Annotated[str | list[dict[str, Any]] | None, BeforeValidator(_content)] = None
 
     def text(self) -> str:
         if isinstance(self.content, list):
@@ -81,14 +122,14 @@ class OAIChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # unknown OpenAI fields are accepted and logged
     model: str
     messages: list[OAIMessage] = Field(min_length=1)
-    stream: bool = False
-    stream_options: dict[str, Any] | None = None
+    stream: StrictBool = False
+    stream_options: Annotated[dict[str, Any] | None, AfterValidator(_flags("include_usage"))] = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=1, le=8192)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=8192)
-    enable_thinking: bool | None = None
-    return_reasoning: bool | None = None
-    chat_template_kwargs: dict[str, Any] | None = None
+    enable_thinking: StrictBool | None = None
+    return_reasoning: StrictBool | None = None
+    chat_template_kwargs: Annotated[dict[str, Any] | None, AfterValidator(_flags("enable_thinking"))] = None
     user: str | None = None
     n: int | None = Field(default=None, ge=1, le=1)
 

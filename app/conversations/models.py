@@ -22,6 +22,8 @@ class ChatSession(Base):
     __tablename__ = "sessions"
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     user: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    # who created it (verified user, API key or widget visitor): only they continue it or hand it off
+    owner: Mapped[str | None] = mapped_column(String(256), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 

@@ -41,6 +41,7 @@ class ConversationStore:
                 conn.execute("PRAGMA busy_timeout=5000")
 
         Base.metadata.create_all(self.engine)
+        _add_owner_column(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def ping(self) -> None:
@@ -48,15 +49,25 @@ class ConversationStore:
             s.execute(select(1))
 
     # --- sessions and memory --------------------------------------------------------------------
-    def ensure_session(self, session_id: str | None, user: str | None = None) -> str:
+    def ensure_session(self, session_id: str | None, user: str | None = None, owner: str | None = None) -> str:
+        """The id to answer under: the given session if ``owner`` created it (or it is new), else a
+        fresh one, so a guessed or leaked id never reads or continues another caller's history."""
         sid = session_id or new_id()
         with self._session.begin() as s:
             row = s.get(ChatSession, sid)
+            if row is not None and row.owner != owner:
+                sid, row = new_id(), None
             if row is None:
-                s.add(ChatSession(id=sid, user=user))
+                s.add(ChatSession(id=sid, user=user, owner=owner))
             elif user and not row.user:
                 row.user = user
         return sid
+
+    def owns(self, session_id: str, owner: str | None) -> bool | None:
+        """True/False whether ``owner`` created the session; None when there is no such session."""
+        with self._session() as s:
+            row = s.get(ChatSession, session_id)
+        return None if row is None else row.owner == owner
 
     def history(self, session_id: str, turns: int) -> list[Turn]:
         """The last `turns` answered exchanges of a session, oldest first (a bounded window)."""
@@ -102,12 +113,13 @@ class ConversationStore:
             out.append({"role": "assistant", "content": r.answer, "mode": r.mode})
         return out
 
-    def create_ticket(self, *, session_id: str, reason: str, user: str | None, sources: list) -> Ticket:
+    def create_ticket(self, *, session_id: str, reason: str, user: str | None, sources: list,
+                      owner: str | None = None) -> Ticket:  # fmt: skip
         ref = "AD-" + secrets.token_hex(4).upper()
         transcript = self.transcript(session_id)
         with self._session.begin() as s:
             if s.get(ChatSession, session_id) is None:
-                s.add(ChatSession(id=session_id, user=user))
+                s.add(ChatSession(id=session_id, user=user, owner=owner))
             t = Ticket(reference=ref, session_id=session_id, reason=reason, user=user,
                        transcript=transcript, sources=sources)  # fmt: skip
             s.add(t)
@@ -166,3 +178,13 @@ class ConversationStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _add_owner_column(engine) -> None:
+    """Databases made before sessions had owners get the column (NULL: owned by nobody, so nobody
+    continues them). A stopgap until schema changes go through migrations."""
+    from sqlalchemy import inspect, text
+
+    if "owner" not in {c["name"] for c in inspect(engine).get_columns("sessions")}:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE sessions ADD COLUMN owner VARCHAR(256)"))

@@ -46,6 +46,11 @@ class CircuitBreaker:
         self.failures = 0
         self._probe_in_flight = False
 
+    def release(self) -> None:
+        """The request ended without a verdict (its caller stopped before the first token): free the
+        probe slot for the next request; the state stays as it was."""
+        self._probe_in_flight = False
+
     def record_failure(self, now: float) -> None:
         self.failures += 1
         self._probe_in_flight = False

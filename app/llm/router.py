@@ -8,6 +8,7 @@ the first token raises :class:`LLMUnavailable` (the caller ends its stream with 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -191,6 +192,16 @@ class LLMRouter:
                     content, reasoning = splitter.flush()
                     if content or reasoning:
                         yield LLMChunk(content=content, reasoning=reasoning, backend=name)
+                except (GeneratorExit, asyncio.CancelledError):
+                    # The caller stopped reading (the guard cut the answer, the client went away):
+                    # tokens that flowed prove the backend; none say nothing. Either way the breaker
+                    # gets its verdict or its probe slot back, or a half-open circuit sticks forever.
+                    if started:
+                        b.breaker.record_success()
+                        self.served[name] += 1
+                    else:
+                        b.breaker.release()
+                    raise
                 except _BACKEND_DOWN as e:
                     if _retry_after_backend_down(name, b, e, attempt, started, errors):
                         continue

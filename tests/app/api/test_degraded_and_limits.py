@@ -23,7 +23,8 @@ def client(ingested_sample_kb):
 
     dead = LLMBackend(name="down", base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", timeout_s=3)
     s = Settings(_env_file=None, data_dir=ingested_sample_kb, llm_backends=[dead], rate_limit="5/minute",
-                 rate_limit_exempt_keys=["sk-exempt"], api_keys=["sk-a"], admin_key="adm")  # fmt: skip
+                 rate_limit_exempt_keys=["sk-exempt"], api_keys=["sk-a"], admin_key="adm",
+                 widget_keys=["pk_demo_local"])  # fmt: skip
     with TestClient(service(s)) as c:
         yield c
 
@@ -37,7 +38,7 @@ def test_llm_down_faq_and_no_answer_still_work(client):
     assert faq.status_code == 200 and faq.json()["mode"] == "faq"
     no = client.post("/api/chat", headers=H("sk-exempt"), json={"message": "do we have a sabbatical program?"})
     assert no.status_code == 200 and no.json()["mode"] == "no_answer"
-    ready = client.get("/ready").json()
+    ready = client.get("/ready", headers=H()).json()  # details need a key on a keyed deployment
     assert ready["status"] == "degraded" and not ready["llm"][0]["healthy"]
 
 
@@ -86,11 +87,13 @@ def test_rate_limit_per_client_and_exempt_key(client):
 
 def test_widget_requests_need_key_and_allowed_origin(client):
     ok = {"X-AskDesk-Widget-Key": "pk_demo_local", "Origin": "http://127.0.0.1:8000", "X-AskDesk-Visitor": "v1"}
-    assert client.post("/api/search", headers=ok, json={"query": "vpn"}).status_code == 200
-    bad_origin = client.post("/api/search", headers={**ok, "Origin": "https://evil.example"}, json={"query": "vpn"})
+    ask = {"message": "how many days of annual leave do I get"}
+    assert client.post("/api/chat", headers=ok, json=ask).status_code == 200
+    bad_origin = client.post("/api/chat", headers={**ok, "Origin": "https://evil.example"}, json=ask)
     assert bad_origin.status_code == 403 and bad_origin.json()["error"]["code"] == "origin_not_allowed"
-    bad_key = client.post("/api/search", headers={**ok, "X-AskDesk-Widget-Key": "pk_nope"}, json={"query": "vpn"})
+    bad_key = client.post("/api/chat", headers={**ok, "X-AskDesk-Widget-Key": "pk_nope"}, json=ask)
     assert bad_key.status_code == 401
+    assert client.post("/api/search", headers=ok, json={"query": "vpn"}).status_code == 403  # widget routes only
     pre = client.options("/api/chat", headers={"Origin": "http://127.0.0.1:8000", "Access-Control-Request-Method": "POST",
                                                "Access-Control-Request-Headers": "x-askdesk-widget-key,content-type"})  # fmt: skip
     assert pre.headers["access-control-allow-origin"] == "http://127.0.0.1:8000"

@@ -39,12 +39,14 @@ def sse_events(svc, message, **kw) -> list[tuple[str, dict]]:
 def test_health_ready_docs_metrics(askdesk_service):
     svc = askdesk_service
     assert httpx.get(f"{svc.url}/health").json() == {"status": "healthy"}
-    ready = httpx.get(f"{svc.url}/ready").json()
+    assert httpx.get(f"{svc.url}/ready").json() == {"status": "ready"}  # no internals without a key
+    ready = httpx.get(f"{svc.url}/ready", headers=svc.headers(svc.exempt_key)).json()
     assert ready["status"] == "ready" and ready["chroma"]["records"] > 500 and ready["llm"][0]["healthy"]
     assert httpx.get(f"{svc.url}/docs").status_code == 200
     assert "/api/chat" in httpx.get(f"{svc.url}/openapi.json").json()["paths"]
     chat(svc, FAQ_EN)
-    metrics = httpx.get(f"{svc.url}/metrics").text
+    assert httpx.get(f"{svc.url}/metrics").status_code == 401
+    metrics = httpx.get(f"{svc.url}/metrics", headers=svc.headers(svc.exempt_key)).text
     assert 'askdesk_requests_total{backend="none",mode="faq",surface="chat"}' in metrics
     assert "askdesk_ttft_seconds_bucket" in metrics
 

@@ -37,3 +37,11 @@ def test_would_allow_does_not_claim_probe():
     b.trip(0)
     assert b.would_allow(2) and b.would_allow(2)
     assert b.allow(2) and not b.would_allow(2)
+
+
+def test_released_probe_lets_the_next_request_probe():
+    b = CircuitBreaker(failure_threshold=1, cooldown_s=1)
+    b.trip(0)
+    assert b.allow(2) and not b.allow(2)
+    b.release()  # the probe's caller went away before any verdict
+    assert b.current(2) == "half_open" and b.allow(2)

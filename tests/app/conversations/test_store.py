@@ -1,0 +1,34 @@
+"""Sessions belong to the caller that created them (real SQLite on a temp dir)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from app.conversations.store import ConversationStore
+
+
+def test_another_caller_gets_a_new_session_never_the_old_one(tmp_path):
+    conv = ConversationStore(f"sqlite:///{tmp_path / 'a.db'}")
+    sid = conv.ensure_session("1", owner="widget:alice")
+    assert sid == "1"  # a client-chosen id is kept for its creator
+    conv.log_exchange(session_id=sid, question="my badge number is 4711, why is it blocked?", answer="...")
+    assert conv.ensure_session("1", owner="widget:alice") == "1"
+    other = conv.ensure_session("1", owner="widget:mallory")
+    assert other != "1"
+    assert conv.history(other, 5) == []  # nothing of alice's conversation
+    assert conv.owns("1", "widget:alice") is True
+    assert conv.owns("1", "widget:mallory") is False
+    assert conv.owns("no-such-session", "widget:alice") is None
+
+
+def test_a_database_from_before_owners_gets_the_column_and_old_sessions_stay_closed(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)  # the sessions table as the previous release created it
+    db.execute("CREATE TABLE sessions (id VARCHAR(128) PRIMARY KEY, user VARCHAR(256), created_at DATETIME)")
+    db.execute("INSERT INTO sessions (id, user, created_at) VALUES ('s-old', NULL, '2026-12-01 10:00:00')")
+    db.commit()
+    db.close()
+    conv = ConversationStore(f"sqlite:///{path}")
+    cols = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(sessions)")}
+    assert "owner" in cols
+    assert conv.ensure_session("s-old", owner="key:abc") != "s-old"
