@@ -44,7 +44,7 @@ class RichProgress(PipelineProgress):
 
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Knowledge folders or files.")],
-    prune: Annotated[bool, typer.Option(help="Delete records whose source file is gone.")] = False,
+    prune: Annotated[bool, typer.Option(help="Delete records whose source file is gone from the folders given.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
     reset: Annotated[bool, typer.Option(help="Drop the collections first (after an embedding-model change).")] = False,
     collection: Annotated[str | None, typer.Option(help="Collection name (default: settings).")] = None,

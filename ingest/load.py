@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 from dataclasses import dataclass
@@ -114,13 +115,38 @@ def rows_to_entries(rows: list[dict], header: list[str], source: str, cols: Colu
     return entries
 
 
+# Legacy encodings a Chinese-locale Excel or WPS saves text tables in. charset-normalizer picks
+# between them (unrestricted it is unreliable on short text: 79/156 one-row 4-character GBK CSVs
+# right; restricted to these two, 155/156, and Big5 156/156, which a plain gb18030 decode turns into
+# plausible-looking nonsense without any error).
+_LEGACY_ENCODINGS = ["gb18030", "big5"]
+
+
+def decode_text(data: bytes) -> str:
+    """Text of a table file: UTF-8 (with or without BOM), else GB18030/GBK or Big5, detected."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=_LEGACY_ENCODINGS).best()
+    if best is not None:
+        return str(best)
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as e:
+        raise IngestError(
+            f"not UTF-8, GB18030/GBK or Big5 text (undecodable byte at offset {e.start}); save it as UTF-8"
+        ) from e
+
+
 def _read_table(path: Path) -> tuple[list[dict], list[str]]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            return rows, list(reader.fieldnames or [])
+        reader = csv.DictReader(io.StringIO(decode_text(path.read_bytes()), newline=""))
+        rows = list(reader)
+        return rows, list(reader.fieldnames or [])
     if suffix == ".xlsx":
         import openpyxl
 
@@ -131,7 +157,7 @@ def _read_table(path: Path) -> tuple[list[dict], list[str]]:
         rows = [dict(zip(header, r, strict=False)) for r in it if any(v not in (None, "") for v in r)]
         wb.close()
         return rows, header
-    text = path.read_text(encoding="utf-8-sig")
+    text = decode_text(path.read_bytes())
     if suffix == ".jsonl":
         rows = []
         for n, line in enumerate(text.splitlines(), start=1):
@@ -177,9 +203,9 @@ def _patch_unstructured_nlp() -> None:
     tokenize._get_nlp = lambda: nlp  # type: ignore[attr-defined]
 
 
-def _partition(path: Path) -> list[Element]:
+def _partitioner(suffix: str):
+    """The unstructured partition function for a document suffix (importing it takes seconds)."""
     _patch_unstructured_nlp()
-    suffix = path.suffix.lower()
     if suffix in {".md", ".markdown"}:
         from unstructured.partition.md import partition_md as fn
     elif suffix in {".html", ".htm"}:
@@ -193,7 +219,28 @@ def _partition(path: Path) -> list[Element]:
             return partition_pdf(filename=filename, strategy="fast")
     else:
         from unstructured.partition.text import partition_text as fn
-    elements = fn(filename=str(path))
+    return fn
+
+
+def warm_up(suffix: str) -> None:
+    """Import what parsing a file of this type needs, so that a per-file time limit measures the
+    parsing only."""
+    if suffix.lower() in DOC_SUFFIXES:
+        _partitioner(suffix.lower())
+
+
+def check_size(path: Path, max_mb: float) -> None:
+    """IngestError when the file is over `max_mb` (0 = no limit): checked before any parsing."""
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise IngestError(f"cannot read the file: {e.strerror or e}") from e
+    if max_mb > 0 and size > max_mb * 1024 * 1024:
+        raise IngestError(f"{size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB limit (ASKDESK_INGEST_MAX_FILE_MB)")
+
+
+def _partition(path: Path) -> list[Element]:
+    elements = _partitioner(path.suffix.lower())(filename=str(path))
     out: list[Element] = []
     for el in elements:
         text = (getattr(el, "text", "") or "").strip()
@@ -204,20 +251,50 @@ def _partition(path: Path) -> list[Element]:
     return out
 
 
+def pdf_page_count(path: Path) -> int:
+    """Pages of a PDF as pdfminer (the "fast" strategy's parser) reads them; IngestError when the
+    file is not a PDF it can read (corrupt, truncated, not a PDF at all, password-protected)."""
+    from pdfminer.pdfdocument import PDFDocument, PDFPasswordIncorrect
+    from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdfparser import PDFParser
+
+    if path.stat().st_size == 0:
+        raise IngestError("not a readable PDF: the file is empty")
+    try:
+        with path.open("rb") as f:
+            pages = sum(1 for _ in PDFPage.create_pages(PDFDocument(PDFParser(f))))
+    except PDFPasswordIncorrect as e:
+        raise IngestError("not a readable PDF: it is password-protected") from e
+    except Exception as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise IngestError(f"not a readable PDF: {reason}") from e
+    if not pages:
+        raise IngestError("not a readable PDF: it has no pages")
+    return pages
+
+
 def load_file(path: Path, source: str, settings: Settings) -> list[Entry]:
     """One knowledge file -> entries. Raises IngestError (bad file) or NotKnowledge (skip)."""
     suffix = path.suffix.lower()
+    pages = 0
     try:
         if suffix in TABLE_SUFFIXES:
             rows, header = _read_table(path)
             return rows_to_entries(rows, header, source, Columns.from_settings(settings))
+        if suffix == ".pdf":
+            pages = pdf_page_count(path)
         elements = _partition(path)
     except (IngestError, NotKnowledge):
         raise
     except Exception as e:  # any parser failure is this file's problem, not the run's
         raise IngestError(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'unreadable'}") from e
     if not elements:
-        raise IngestError("no text could be extracted (empty, scanned or image-only file?)")
+        if pages:
+            raise IngestError(
+                f"no text layer: a readable PDF ({pages} page{'s' if pages > 1 else ''}) with no extractable "
+                "text (scanned or image-only? OCR it first)"
+            )
+        raise IngestError("no text could be extracted (an empty file, or images only?)")
     sections = split_sections(elements, default_title=path.stem)
     return sections_to_entries(
         sections, source=source, chunk_size=settings.chunk_size, overlap=settings.chunk_overlap

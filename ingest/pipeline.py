@@ -12,8 +12,9 @@ from app.ports import KnowledgeStore
 from app.records import Entry
 from app.settings import Settings
 from ingest import index
-from ingest.discover import Found, discover
-from ingest.load import NotKnowledge, load_file
+from ingest.discover import Found, discover, root_id
+from ingest.load import NotKnowledge, check_size
+from ingest.worker import FileParser
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ class IngestReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     records_embedded: int = 0
+    records_retagged: int = 0  # records given their folder (source_root) without re-embedding
     entries: int = 0
     seconds: float = 0.0
     dry_run: bool = False
@@ -42,6 +44,8 @@ class IngestReport:
             # entries are counted against the first collection: say why an "unchanged" run embedded
             # (a newly configured model's collection, or one an interrupted run left incomplete)
             out += f"; {self.records_embedded} records embedded into collections that lacked them"
+        if self.records_retagged:
+            out += f"; {self.records_retagged} stored records tagged with their folder (no re-embedding)"
         return out
 
 
@@ -60,27 +64,31 @@ class Progress:
 def load_all(
     found: list[Found], settings: Settings, progress: Progress, report: IngestReport
 ) -> tuple[list[Entry], set[str]]:
+    """Each file checked for size, then parsed under the per-file time limit (ingest.worker); a
+    file over either limit fails like an unreadable one (its stored records are kept)."""
     entries: list[Entry] = []
     loaded: set[str] = set()
     keys: dict[str, str] = {}
-    for i, f in enumerate(found):
-        progress.loading(f, i, len(found))
-        try:
-            file_entries = load_file(f.path, f.source, settings)
-        except NotKnowledge as e:
-            report.skipped.append((f.source, str(e)))
-            continue
-        except IngestError as e:
-            msg = str(e)
-            report.failed.append((f.source, msg.removeprefix(f"{f.source}: ")))
-            continue
-        clash = next((e.key for e in file_entries if e.key in keys), None)
-        if clash:
-            report.failed.append((f.source, f"FAQ id {clash!r} is already used by {keys[clash]}"))
-            continue
-        keys.update({e.key: f.source for e in file_entries})
-        entries.extend(file_entries)
-        loaded.add(f.source)
+    with FileParser(settings) as parser:
+        for i, f in enumerate(found):
+            progress.loading(f, i, len(found))
+            try:
+                check_size(f.path, settings.ingest_max_file_mb)
+                file_entries = parser.load(f.path, f.source)
+            except NotKnowledge as e:
+                report.skipped.append((f.source, str(e)))
+                continue
+            except IngestError as e:
+                msg = str(e)
+                report.failed.append((f.source, msg.removeprefix(f"{f.source}: ")))
+                continue
+            clash = next((e.key for e in file_entries if e.key in keys), None)
+            if clash:
+                report.failed.append((f.source, f"FAQ id {clash!r} is already used by {keys[clash]}"))
+                continue
+            keys.update({e.key: f.source for e in file_entries})
+            entries.extend(file_entries)
+            loaded.add(f.source)
     return entries, loaded
 
 
@@ -109,11 +117,15 @@ def run_ingest(
             f"(skipped {len(report.skipped)}; supported: FAQ tables csv/xlsx/json/jsonl, documents md/html/docx/pdf/txt)"
         )
     failed_sources = {src for src, _ in report.failed}
+    source_roots = {f.source: f.root for f in found}
+    # --prune reaches only the folders given in this run (a single file prunes nothing)
+    prune_roots = {root_id(r) for r in roots if r.is_dir()}
     report.entries = len(entries)
     changed = False
     for i, emb in enumerate(store.embedders):
         existing = _existing_or_empty(store, i) if dry_run else store.get_index(i, create=True)
-        p = index.plan(existing, entries, loaded_sources=loaded, keep_sources=failed_sources, prune=prune)
+        p = index.plan(existing, entries, loaded_sources=loaded, keep_sources=failed_sources, prune=prune,
+                       source_roots=source_roots, prune_roots=prune_roots)  # fmt: skip
         if i == 0:
             report.added, report.updated = len(p.added), len(p.updated)
             report.unchanged, report.deleted = len(p.unchanged), len(p.deleted)
@@ -121,10 +133,12 @@ def run_ingest(
         if dry_run or not p.changes:
             continue
         changed = True
-        progress.embedding(emb.name, len(p.to_add))
+        if p.to_add:
+            progress.embedding(emb.name, len(p.to_add))
         index.apply(store, i, p, batch_size=settings.embedding_batch_size, progress=progress.advance)
         progress.done()
         report.records_embedded += len(p.to_add)
+        report.records_retagged += len(p.to_retag) if i == 0 else 0
     if changed:
         store.bump_version()
     report.seconds = time.perf_counter() - t0

@@ -135,7 +135,7 @@ class AnswerService:
                       owner: str | None = None) -> Handoff:  # fmt: skip
         """Open a ticket carrying the transcript, the user and the sources; call the webhook if set.
         Only the session's owner may: another caller's session id is "not found", never a transcript."""
-        if await asyncio.to_thread(self.conv.owns, session_id, owner) is False:
+        if await asyncio.to_thread(self.conv.owns, session_id, owner, user) is False:
             raise NotFound(f"no session {session_id!r}")
         sources: list = []
         lang = "en"

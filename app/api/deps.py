@@ -174,10 +174,11 @@ def operator(request: Request) -> bool:
     raise _invalid_admin_key() if given and not token else _invalid_api_key()
 
 
-def session_owner(who: Caller, user: str | None) -> str:
-    """Who a conversation belongs to: the verified user wherever they ask from, else the API key or
-    the widget visitor (or the address of an anonymous local caller)."""
-    return f"user:{user}" if user else who.key
+def session_owner(who: Caller) -> str:
+    """Who a conversation belongs to: the API key or the widget visitor (or the address of an
+    anonymous local caller); a verified user also continues their own sessions from elsewhere
+    (app/conversations/store.py)."""
+    return who.key
 
 
 def verified_user(request: Request, token: str | None) -> str | None:

@@ -122,6 +122,7 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
         return FileResponse(STATIC / "demo.html", media_type="text/html")
 
     document_errors_as_400(app)
+    from app.api.openapi_docs import document_api; document_api(app, settings)  # noqa: E702
     return app
 
 

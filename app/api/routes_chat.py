@@ -27,7 +27,7 @@ async def _sse_stream(events: AsyncIterator[Event], on_done) -> AsyncIterator[st
 async def chat(req: ChatRequest, request: Request, who: CallerDep):
     st = get_state(request)
     user = verified_user(request, req.user_token)
-    ask = Ask(message=req.message, session_id=req.session_id, user=user, owner=session_owner(who, user),
+    ask = Ask(message=req.message, session_id=req.session_id, user=user, owner=session_owner(who),
               enable_thinking=req.enable_thinking, return_reasoning=req.return_reasoning,
               surface="widget" if who.kind == "widget" else "chat")  # fmt: skip
     if req.stream:
@@ -55,4 +55,4 @@ async def handoff(req: HandoffRequest, request: Request, who: CallerDep) -> Hand
     st = get_state(request)
     user = verified_user(request, req.user_token)
     return await st.answers.handoff(session_id=req.session_id, user=user, message_id=req.message_id,
-                                    reason="user_request", owner=session_owner(who, user))  # fmt: skip
+                                    reason="user_request", owner=session_owner(who))  # fmt: skip

@@ -55,7 +55,7 @@ class ConversationStore:
         sid = session_id or new_id()
         with self._session.begin() as s:
             row = s.get(ChatSession, sid)
-            if row is not None and row.owner != owner:
+            if row is not None and not _belongs(row, owner, user):
                 sid, row = new_id(), None
             if row is None:
                 s.add(ChatSession(id=sid, user=user, owner=owner))
@@ -63,11 +63,11 @@ class ConversationStore:
                 row.user = user
         return sid
 
-    def owns(self, session_id: str, owner: str | None) -> bool | None:
-        """True/False whether ``owner`` created the session; None when there is no such session."""
+    def owns(self, session_id: str, owner: str | None, user: str | None = None) -> bool | None:
+        """True/False whether the session is this caller's; None when there is no such session."""
         with self._session() as s:
             row = s.get(ChatSession, session_id)
-        return None if row is None else row.owner == owner
+        return None if row is None else _belongs(row, owner, user)
 
     def history(self, session_id: str, turns: int) -> list[Turn]:
         """The last `turns` answered exchanges of a session, oldest first (a bounded window)."""
@@ -178,6 +178,12 @@ class ConversationStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _belongs(row: ChatSession, owner: str | None, user: str | None) -> bool:
+    """The caller that created the session (API key or widget visitor), or the verified user it was
+    created for (the same person on another device, or signing in mid-conversation)."""
+    return (owner is not None and row.owner == owner) or (user is not None and row.user == user)
 
 
 def _add_owner_column(engine) -> None:

@@ -58,6 +58,13 @@ class CircuitBreaker:
             self.state = "open"
             self.opened_at = now
 
+    def end_cooldown(self) -> None:
+        """An open circuit may probe now (a health check just found the backend up again): the
+        next request is the half-open probe instead of waiting out the rest of the cooldown."""
+        if self.state == "open":
+            self.state = "half_open"
+            self._probe_in_flight = False
+
     def trip(self, now: float) -> None:
         """Open at once (e.g. a health check found the backend down)."""
         self.state = "open"

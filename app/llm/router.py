@@ -106,6 +106,8 @@ class LLMRouter:
         b = self._backends[name]
         if b.healthy != ok:
             log.warning("LLM backend %s is now %s", name, "healthy" if ok else "unhealthy")
+        if ok:  # it answers /health (say, restarted): the next request probes it, cooldown or not
+            b.breaker.end_cooldown()
         b.healthy = ok
 
     def status(self) -> list[dict]:

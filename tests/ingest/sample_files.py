@@ -120,3 +120,36 @@ def write_all(folder: Path) -> Path:
     (folder / "image.png").write_bytes(b"\x89PNG\r\n")
     (folder / "README.md").write_text("# about this folder\n")
     return folder
+
+
+ZH_ROWS = [
+    {"id": "zh-001", "question": "年假有多少天？", "answer": "入职满一年的员工每年有 10 天带薪年假，满五年为 15 天。"},
+    {"id": "zh-002", "question": "食堂", "answer": "二楼"},  # short: too little text for a guess unaided
+]
+ZH_TW_ROWS = [
+    {"id": "tw-001", "question": "信用卡年費如何計算？", "answer": "首年免年費，次年起刷滿六次免年費。"},
+    {"id": "tw-002", "question": "開戶需要什麼？", "answer": "身分證與第二證件。"},
+]
+
+
+def write_csv_encoded(path: Path, rows, encoding: str) -> Path:
+    """A Q&A CSV as a Chinese-locale Excel or WPS saves it: GBK/GB18030 (Simplified) or Big5."""
+    with path.open("w", encoding=encoding, newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def write_long_txt(path: Path, mb: float) -> Path:
+    """Plain text that unstructured needs long to parse (about 13-22 s per MB on 2 cores)."""
+    import random
+
+    rnd = random.Random(7)  # paragraphs differ: unstructured caches repeated ones
+    words = "the printer PIN is your employee number and the vpn password resets after five minutes".split()
+    with path.open("w", encoding="utf-8") as f:
+        size = 0
+        while size < mb * 1_000_000:
+            para = " ".join(rnd.choice(words) for _ in range(60)) + ".\n\n"
+            size += f.write(para)
+    return path

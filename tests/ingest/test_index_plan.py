@@ -1,13 +1,13 @@
 from app.records import Entry, entry_records
-from ingest.index import plan
+from ingest.index import SOURCE_ROOT, plan
 
 
 def faq(key, q="Q?", a="A.", source="faq.csv", related=()):
     return Entry(key=key, kind="faq", source=source, title=q, question=q, answer=a, related_questions=related)
 
 
-def stored(*entries):
-    return {r.id: r.metadata for e in entries for r in entry_records(e)}
+def stored(*entries, root=None):
+    return {r.id: {**r.metadata, **({SOURCE_ROOT: root} if root else {})} for e in entries for r in entry_records(e)}
 
 
 def test_records_cover_question_related_answer_and_share_entry_key():
@@ -48,8 +48,34 @@ def test_partially_written_entry_is_completed_as_an_update():
 def test_failed_sources_keep_their_records_and_prune_only_when_asked():
     gone = faq("g", source="old.csv")
     broken = faq("k", source="broken.csv")
-    existing = stored(gone, broken)
-    p = plan(existing, [], loaded_sources=set(), keep_sources={"broken.csv"}, prune=False)
+    existing = stored(gone, broken, root="/kb")
+    p = plan(existing, [], loaded_sources=set(), keep_sources={"broken.csv"}, prune=False, prune_roots={"/kb"})
     assert not p.to_delete
-    p = plan(existing, [], loaded_sources=set(), keep_sources={"broken.csv"}, prune=True)
+    p = plan(existing, [], loaded_sources=set(), keep_sources={"broken.csv"}, prune=True, prune_roots={"/kb"})
     assert p.deleted == ["g"] and set(p.to_delete) == {r.id for r in entry_records(gone)}
+
+
+def test_prune_reaches_only_the_roots_of_the_run():
+    """Source keys are relative, so `a.csv` of /kb-a and `b.csv` of /kb-b look alike: prune goes by
+    the records' source_root. Records stored without one (before it existed) are never pruned."""
+    a, b, legacy = faq("a", source="a.csv"), faq("b", source="b.csv"), faq("l", source="l.csv")
+    existing = {**stored(a, root="/kb-a"), **stored(b, root="/kb-b"), **stored(legacy)}
+    p = plan(existing, [], loaded_sources=set(), keep_sources=set(), prune=True, prune_roots={"/kb-a"})
+    assert p.deleted == ["a"] and set(p.to_delete) == {r.id for r in entry_records(a)}
+    p = plan(existing, [], loaded_sources=set(), keep_sources=set(), prune=True, prune_roots=set())
+    assert not p.to_delete  # a run over single files only prunes nothing
+
+
+def test_records_are_tagged_with_their_root_and_stale_tags_rewritten_without_reembedding():
+    a = faq("a", source="a.csv")
+    p = plan({}, [a], loaded_sources={"a.csv"}, keep_sources=set(), prune=False, source_roots={"a.csv": "/kb"})
+    assert {r.metadata[SOURCE_ROOT] for r in p.to_add} == {"/kb"}
+    for old_root in (None, "/moved-from"):
+        p = plan(stored(a, root=old_root), [a], loaded_sources={"a.csv"}, keep_sources=set(), prune=False,
+                 source_roots={"a.csv": "/kb"})  # fmt: skip
+        assert p.unchanged == ["a"] and not p.to_add and not p.to_delete
+        assert {r.id for r in p.to_retag} == set(stored(a)) and p.changes
+        assert {r.metadata[SOURCE_ROOT] for r in p.to_retag} == {"/kb"}
+    p = plan(stored(a, root="/kb"), [a], loaded_sources={"a.csv"}, keep_sources=set(), prune=False,
+             source_roots={"a.csv": "/kb"})  # fmt: skip
+    assert not p.changes

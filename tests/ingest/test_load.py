@@ -106,3 +106,59 @@ def test_corrupt_files_raise_a_clear_ingest_error(tmp_path, name, content):
     with pytest.raises(IngestError) as e:
         load_file(p, name, S)
     assert str(e.value) and "Traceback" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "encoding,rows", [("gbk", sf.ZH_ROWS), ("gb18030", sf.ZH_ROWS), ("gbk", sf.ZH_TW_ROWS), ("big5", sf.ZH_TW_ROWS)]
+)
+def test_gbk_gb18030_and_big5_csvs_are_decoded(tmp_path, encoding, rows):
+    """Excel/WPS on a Chinese-locale Windows saves CSV as GBK (or Big5 on a Traditional one)."""
+    p = sf.write_csv_encoded(tmp_path / "faq.csv", rows, encoding)
+    with pytest.raises(UnicodeDecodeError):
+        p.read_bytes().decode("utf-8")  # really not UTF-8
+    entries = load_file(p, "faq.csv", S)
+    assert [(e.key, e.question, e.answer) for e in entries] == [(r["id"], r["question"], r["answer"]) for r in rows]
+
+
+def test_utf8_with_bom_and_undecodable_csv(tmp_path):
+    p = tmp_path / "bom.csv"
+    p.write_bytes("id,question,answer\nk1,年假？,十天\n".encode("utf-8-sig"))
+    assert load_file(p, "bom.csv", S)[0].question == "年假？"
+    p = tmp_path / "latin.csv"
+    p.write_bytes("id,question,answer\nk1,Où est la cantine ?,Au 2e étage.\n".encode("cp1252"))
+    with pytest.raises(IngestError, match="not UTF-8, GB18030/GBK or Big5 text.*save it as UTF-8"):
+        load_file(p, "latin.csv", S)
+
+
+def test_corrupt_pdf_is_not_reported_as_scanned(tmp_path):
+    """A parse error says the PDF is unreadable; a readable PDF without text says it has no text layer."""
+    from reportlab.pdfgen import canvas
+
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4 garbage")
+    with pytest.raises(IngestError, match=r"^not a readable PDF: \S") as e:
+        load_file(bad, "bad.pdf", S)
+    assert "scanned" not in str(e.value)
+    truncated = tmp_path / "truncated.pdf"
+    whole = sf.write_pdf(tmp_path / "whole.pdf").read_bytes()
+    truncated.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(IngestError, match=r"^not a readable PDF: "):
+        load_file(truncated, "truncated.pdf", S)
+    scanned = tmp_path / "scanned.pdf"
+    c = canvas.Canvas(str(scanned))
+    c.rect(72, 72, 300, 400, fill=1)  # an image-only page: drawing, no text
+    c.showPage()
+    c.save()
+    with pytest.raises(IngestError, match=r"^no text layer: a readable PDF \(1 page\)"):
+        load_file(scanned, "scanned.pdf", S)
+
+
+def test_size_check(tmp_path):
+    from ingest.load import check_size
+
+    p = tmp_path / "big.txt"
+    p.write_bytes(b"x" * (3 * 1024 * 1024 // 2))
+    with pytest.raises(IngestError, match=r"^1\.5 MB is over the 1 MB limit \(ASKDESK_INGEST_MAX_FILE_MB\)$"):
+        check_size(p, 1)
+    check_size(p, 2)
+    check_size(p, 0)  # 0: no limit

@@ -32,3 +32,12 @@ def test_a_database_from_before_owners_gets_the_column_and_old_sessions_stay_clo
     cols = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(sessions)")}
     assert "owner" in cols
     assert conv.ensure_session("s-old", owner="key:abc") != "s-old"
+
+
+def test_a_verified_user_continues_their_session_from_another_device(tmp_path):
+    conv = ConversationStore(f"sqlite:///{tmp_path / 'a.db'}")
+    sid = conv.ensure_session(None, user="e1024 (Li Wei)", owner="widget:laptop")
+    assert conv.ensure_session(sid, user="e1024 (Li Wei)", owner="widget:phone") == sid
+    assert conv.owns(sid, "widget:phone", "e1024 (Li Wei)") is True
+    assert conv.ensure_session(sid, user="e2048 (Other)", owner="widget:phone") != sid
+    assert conv.owns(sid, "widget:phone", None) is False

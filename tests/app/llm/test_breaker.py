@@ -45,3 +45,14 @@ def test_released_probe_lets_the_next_request_probe():
     assert b.allow(2) and not b.allow(2)
     b.release()  # the probe's caller went away before any verdict
     assert b.current(2) == "half_open" and b.allow(2)
+
+
+def test_end_cooldown_lets_an_open_circuit_probe_at_once():
+    b = CircuitBreaker(failure_threshold=1, cooldown_s=15)
+    b.record_failure(0)
+    assert not b.allow(1)
+    b.end_cooldown()  # the health check saw the engine come back
+    assert b.current(1) == "half_open" and b.allow(1) and not b.allow(1)
+    closed = CircuitBreaker()
+    closed.end_cooldown()
+    assert closed.current(0) == "closed"

@@ -56,3 +56,17 @@ def test_an_early_closed_probe_does_not_stick_the_circuit(chunks_read):
         assert router.status()[0]["circuit"] == "half_open"
     model.script("Open the VPN client and choose Reconnect.")
     assert asyncio.run(_read(router, None)) == "Open the VPN client and choose Reconnect."
+
+
+def test_a_backend_found_healthy_again_is_probed_without_waiting_out_the_cooldown():
+    model = ScriptedChatModel()
+    s = Settings(_env_file=None, llm_breaker_failures=1, llm_breaker_cooldown_s=3600)
+    router = LLMRouter([LLMBackend(name="only", base_url="http://127.0.0.1:9/v1", model="scripted")], s, {"only": model})
+    model.script(error=connection_error)
+    with pytest.raises(Exception):
+        asyncio.run(_read(router, None))
+    assert router.status()[0]["circuit"] == "open"
+    router._on_health("only", True)  # the engine answers /health again (restarted between two checks)
+    model.script("Open the VPN client and choose Reconnect.")
+    assert asyncio.run(_read(router, None)) == "Open the VPN client and choose Reconnect."
+    assert router.status()[0]["circuit"] == "closed"
