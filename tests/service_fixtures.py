@@ -19,8 +19,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from askdesk.process import start_service
 from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,26 +94,6 @@ def service_env(data_dir: Path, port: int, engine_url: str, engine_model: str, *
     })  # fmt: skip
     env.update(extra)
     return env
-
-
-def start_service(env: dict, port: int, log_path: Path, timeout: float = 180) -> subprocess.Popen:
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from askdesk.cli import main; main()", "serve", "--port", str(port)],
-        env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"askdesk serve exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"askdesk serve not ready in {timeout} s: {log_path.read_text()[-2000:]}")
 
 
 @contextlib.contextmanager

@@ -46,6 +46,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from askdesk.process import start_service  # noqa: E402
 from serving.launch import EngineProcess  # noqa: E402
 from serving.net import free_port  # noqa: E402
 
@@ -80,24 +81,6 @@ def service_env(data_dir: Path, port: int, engine_url: str, engine_model: str, l
         "ASKDESK_WIDGET_IDENTITY_SECRET": "widget-identity-test-secret",
     })  # fmt: skip
     return env
-
-
-def start_service(env: dict, port: int, log_path: Path, timeout: float) -> subprocess.Popen:
-    log = log_path.open("w")
-    proc = subprocess.Popen([sys.executable, "-c", MAIN, "serve", "--port", str(port)],
-                            env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"askdesk serve exited {proc.returncode}: {log_path.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"askdesk serve not ready in {timeout} s: {log_path.read_text()[-2000:]}")
 
 
 class Svc:

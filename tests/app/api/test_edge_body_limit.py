@@ -4,19 +4,17 @@ between the server and the app that sees how many body bytes the app took in."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from functools import partial
 
 import httpx
 import pytest
-import uvicorn
 
 from app.api.main import create_app
 from app.settings import LLMBackend, Settings
 from askdesk.wiring import build_state
 from tests.conftest import free_port
+from tests.live_server import serve_in_thread
 from tests.scripted_model import ScriptedChatModel
 
 LIMIT = 64 * 1024
@@ -56,18 +54,8 @@ def server(tmp_path_factory) -> Iterator[Server]:
 
         await app(scope, counted, send)
 
-    uv = uvicorn.Server(uvicorn.Config(counting, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.1)
-    try:
+    with serve_in_thread(counting, port):
         yield srv
-    finally:
-        uv.should_exit = True
-        thread.join(30)
 
 
 def chunks(head: bytes, total: int, tail: bytes = b"", size: int = 64 * 1024) -> Iterator[bytes]:

@@ -4,18 +4,16 @@ sends a question, and the page reports no CSP violation."""
 
 from __future__ import annotations
 
-import threading
-import time
 from functools import partial
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from app.api.main import create_app
 from app.settings import LLMBackend, Settings
 from askdesk.wiring import build_state
 from tests.conftest import free_port
+from tests.live_server import serve_in_thread
 from tests.scripted_model import ScriptedChatModel
 
 pytestmark = pytest.mark.browser
@@ -38,18 +36,8 @@ def base_url(tmp_path_factory):
         llm_backends=[backend],
     )
     app = create_app(settings, partial(build_state, chat_models={"scripted": ScriptedChatModel()}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.1)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with serve_in_thread(app, port) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
