@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, Response
 from app.api import routes_admin, routes_chat, routes_health, routes_openai, routes_search
 from app.api.edge import LocalOnlyWithoutKeys, OneLineStartupFailure, RequestBodyGuard, SecurityHeaders, is_loopback
 from app.api.errors import install_handlers
+from app.api.openapi_docs import document_api
 from app.api.schemas import OAIError
 from app.api.state import AppState
 from app.errors import AskDeskError, ConfigError
@@ -122,7 +123,7 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
         return FileResponse(STATIC / "demo.html", media_type="text/html")
 
     document_errors_as_400(app)
-    from app.api.openapi_docs import document_api; document_api(app, settings)  # noqa: E702
+    document_api(app, settings)
     return app
 
 

@@ -110,8 +110,9 @@ CHAT_COMPLETION = {
                   "properties": {k: {"type": "integer", "minimum": 0}
                                  for k in ("prompt_tokens", "completion_tokens", "total_tokens")}},
         "sources": {"type": "array", "items": {"$ref": "#/components/schemas/Source"}},
-        "askdesk": {"type": "object", "description": "AskDesk's own fields: mode, confidence, lang, handoff, "
-                                                     "session_id, message_id, backend, rewritten_query, latency_ms"},
+        "askdesk": {"type": "object",
+                    "description": "AskDesk's own fields: mode, confidence, lang, handoff, session_id, "
+                                   "message_id, backend, rewritten_query, latency_ms"},
     },
 }  # fmt: skip
 
@@ -278,7 +279,8 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[tuple[str, str], dict[str, Any
     },
     ("post", "/api/chat", "200"): {
         "FollowUp": (("post", "/api/chat"), {"requestBody": {"session_id": "$response.body#/session_id"}}),
-        "Feedback": (("post", "/api/feedback"), {"requestBody": {"message_id": "$response.body#/message_id"}}),
+        "Feedback": (("post", "/api/feedback"),
+                     {"requestBody": {"message_id": "$response.body#/message_id"}}),
         "Handoff": (("post", "/api/handoff"), {"requestBody": {"session_id": "$response.body#/session_id",
                                                                "message_id": "$response.body#/message_id"}}),
     },
@@ -335,9 +337,9 @@ def _errors(op: dict[str, Any], statuses: tuple[int, ...]) -> None:
         response = {"description": ERROR_TEXT[status],
                     "content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}  # fmt: skip
         if status == 429:
-            response["headers"] = {"Retry-After": {"description": "Seconds until a request may succeed",
-                                                   "required": True,
-                                                   "schema": {"type": "string", "pattern": "^[0-9]+$"}}}  # fmt: skip
+            retry_after = {"description": "Seconds until a request may succeed", "required": True,
+                           "schema": {"type": "string", "pattern": "^[0-9]+$"}}  # fmt: skip
+            response["headers"] = {"Retry-After": retry_after}
         responses.setdefault(str(status), response)
 
 
@@ -357,15 +359,26 @@ def _bodies(paths: dict[str, Any]) -> None:
                          "text/event-stream": {"schema": copy.deepcopy(COMPLETION_EVENT)}}  # fmt: skip
     if ok := _ok(paths, "get", "/api/admin/log"):
         ok.setdefault("content", {})["application/x-ndjson"] = {
-            "schema": {"type": "string", "description": "One exchange (JSON object) per line (`format=jsonl`)"}}
+            "schema": {
+                "type": "string",
+                "description": "One exchange (JSON object) per line (`format=jsonl`)",
+            }
+        }
     if ok := _ok(paths, "get", "/metrics"):
-        ok["content"] = {"text/plain": {"schema": {"type": "string",
-                                                   "description": "Prometheus text exposition format 0.0.4"}}}
+        ok["content"] = {
+            "text/plain": {
+                "schema": {"type": "string", "description": "Prometheus text exposition format 0.0.4"}
+            }
+        }
     if ok := _ok(paths, "get", "/ready"):
         ok["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}
-        paths["/ready"]["get"]["responses"].setdefault("503", {
-            "description": "Not ready: the knowledge store or the database does not answer (the same body)",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}})
+        paths["/ready"]["get"]["responses"].setdefault(
+            "503",
+            {
+                "description": "Not ready: the knowledge store or the database does not answer (same body)",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}},
+            },
+        )
     debug = paths.get("/api/debug/prompt", {}).get("post")
     if debug and "requestBody" in debug:
         debug["requestBody"]["content"] = {"application/json": {"schema": copy.deepcopy(DEBUG_PROMPT_BODY)}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 from pydantic_core import PydanticCustomError
 
 from app.answering.types import Answer, Handoff, Lang, Mode, Source  # noqa: F401 - the HTTP shapes too
@@ -85,7 +85,7 @@ class HandoffRequest(BaseModel):
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: Question = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
-    k: int = Field(default=5, ge=1, le=50)
+    k: StrictInt = Field(default=5, ge=1, le=50)  # strict: `true` or "3" is a 400, not a 1 or a 3
 
 
 class SearchHit(BaseModel):
@@ -124,14 +124,14 @@ class OAIChatRequest(BaseModel):
     messages: list[OAIMessage] = Field(min_length=1)
     stream: StrictBool = False
     stream_options: Annotated[dict[str, Any] | None, AfterValidator(_flags("include_usage"))] = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    max_tokens: int | None = Field(default=None, ge=1, le=8192)
-    max_completion_tokens: int | None = Field(default=None, ge=1, le=8192)
+    temperature: StrictFloat | StrictInt | None = Field(default=None, ge=0, le=2)
+    max_tokens: StrictInt | None = Field(default=None, ge=1, le=8192)
+    max_completion_tokens: StrictInt | None = Field(default=None, ge=1, le=8192)
     enable_thinking: StrictBool | None = None
     return_reasoning: StrictBool | None = None
     chat_template_kwargs: Annotated[dict[str, Any] | None, AfterValidator(_flags("enable_thinking"))] = None
     user: str | None = None
-    n: int | None = Field(default=None, ge=1, le=1)
+    n: StrictInt | None = Field(default=None, ge=1, le=1)
 
 
 class OAIErrorBody(BaseModel):

@@ -113,3 +113,16 @@ def test_real_booleans_are_still_accepted(client):
     body = oai(FAQ_EN, stream=False, enable_thinking=None, chat_template_kwargs={"enable_thinking": False})
     r = post(client, "/v1/chat/completions", body)
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("path,body,param", [
+    ("/api/search", {"query": "vpn", "k": True}, "k"),
+    ("/api/search", {"query": "vpn", "k": "3"}, "k"),
+    ("/v1/chat/completions", {"model": "askdesk", "messages": [{"role": "user", "content": "vpn"}], "max_tokens": True}, "max_tokens"),
+    ("/v1/chat/completions", {"model": "askdesk", "messages": [{"role": "user", "content": "vpn"}], "temperature": "0.5"}, "temperature"),
+])  # fmt: skip
+def test_number_fields_take_json_numbers_only(client, scripted, path, body, param):
+    r = post(client, path, body)
+    assert r.status_code == 400, r.text  # lax parsing made `true` a 1 and "3" a 3
+    assert r.json()["error"]["param"].startswith(param)
+    assert post(client, path, {**body, param: 1}).status_code == 200  # an integer is still a number
