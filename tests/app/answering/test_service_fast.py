@@ -147,7 +147,7 @@ def test_caller_given_history_is_used_instead_of_the_database(answer, scripted):
     first = answer(FAQ_EN)
     scripted.script(lambda msgs: msgs[-1].content if msgs[0].content.startswith("Rewrite") else REPLY)
     history = [("How do I reset my password?", faq_answer("it-pwd-001"))]
-    answer(DOC_QUESTION, session_id=first.session_id, history=history)
+    answer("and what about on my phone?", session_id=first.session_id, history=history)  # a follow-up: rewritten
     assert [m.content for m in scripted.calls[0].messages[1:3]] == [history[0][0], history[0][1]]
     assert FAQ_EN not in scripted.calls[0].prompt
 
