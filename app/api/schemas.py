@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
 from app.answering.types import Answer, Handoff, Lang, Mode, Source  # noqa: F401 - the HTTP shapes too
@@ -24,6 +24,24 @@ def _not_blank(v: str) -> str:
 
 # a question: something besides whitespace (a blank one has nothing to retrieve or answer)
 Question = Annotated[str, AfterValidator(_not_blank)]
+
+
+def _json_number(v: Any) -> Any:
+    """JSON numbers only: lax parsing would read `true` as 1 and "3" as 3. Strict types would refuse
+    44.0, which JSON Schema (and every JSON client) calls an integer, so this is the check instead."""
+    if isinstance(v, bool) or isinstance(v, str):
+        raise PydanticCustomError("number_type", "must be a JSON number")
+    return v
+
+
+def json_int(**bounds: int) -> Any:
+    """An integer field that takes JSON numbers only (44.0 is 44; 44.5, true and "3" are refused).
+    The bounds come before the validator so the schema keeps them as minimum/maximum."""
+    return Annotated[int, Field(**bounds), BeforeValidator(_json_number)]
+
+
+def json_float(**bounds: float) -> Any:
+    return Annotated[float, Field(**bounds), BeforeValidator(_json_number)]
 
 
 def _content(v: Any) -> Any:
@@ -85,7 +103,7 @@ class HandoffRequest(BaseModel):
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: Question = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
-    k: StrictInt = Field(default=5, ge=1, le=50)  # strict: `true` or "3" is a 400, not a 1 or a 3
+    k: json_int(ge=1, le=50) = 5
 
 
 class SearchHit(BaseModel):
@@ -124,14 +142,14 @@ class OAIChatRequest(BaseModel):
     messages: list[OAIMessage] = Field(min_length=1)
     stream: StrictBool = False
     stream_options: Annotated[dict[str, Any] | None, AfterValidator(_flags("include_usage"))] = None
-    temperature: StrictFloat | StrictInt | None = Field(default=None, ge=0, le=2)
-    max_tokens: StrictInt | None = Field(default=None, ge=1, le=8192)
-    max_completion_tokens: StrictInt | None = Field(default=None, ge=1, le=8192)
+    temperature: json_float(ge=0, le=2) | None = None
+    max_tokens: json_int(ge=1, le=8192) | None = None
+    max_completion_tokens: json_int(ge=1, le=8192) | None = None
     enable_thinking: StrictBool | None = None
     return_reasoning: StrictBool | None = None
     chat_template_kwargs: Annotated[dict[str, Any] | None, AfterValidator(_flags("enable_thinking"))] = None
     user: str | None = None
-    n: StrictInt | None = Field(default=None, ge=1, le=1)
+    n: json_int(ge=1, le=1) | None = None
 
 
 class OAIErrorBody(BaseModel):

@@ -126,3 +126,4 @@ def test_number_fields_take_json_numbers_only(client, scripted, path, body, para
     assert r.status_code == 400, r.text  # lax parsing made `true` a 1 and "3" a 3
     assert r.json()["error"]["param"].startswith(param)
     assert post(client, path, {**body, param: 1}).status_code == 200  # an integer is still a number
+    assert post(client, path, {**body, param: 1.0}).status_code == 200  # and so is 1.0, in JSON
