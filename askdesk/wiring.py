@@ -7,7 +7,6 @@ from collections.abc import Mapping
 
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
-from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -43,7 +42,6 @@ def build_state(
         settings=settings, store=store, retriever=retriever, router=router, conversations=conversations,
         answers=answers, uploads=Uploads(store, settings, on_change=lambda: retriever.refresh(force=True)),
         metrics=Metrics(), limiter=MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)),
-        rate=parse(settings.rate_limit),
     )  # fmt: skip
 
 

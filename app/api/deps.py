@@ -22,8 +22,8 @@ from app.settings import Settings
 # addresses that mean "this machine": binding there needs no keys, and without an admin key the
 # admin API answers only callers from there ("testclient" is Starlette's in-process test client)
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
-# the only routes a publishable widget key opens (the paths app/api/main.py's WIDGET_PATHS lets
-# foreign origins read refusals on; kept here because main imports the routes that import this)
+# the only routes a publishable widget key opens (app/api/main.py also lets foreign origins read
+# refusals on these)
 WIDGET_ROUTES = frozenset({"/api/chat", "/api/feedback", "/api/handoff"})
 
 

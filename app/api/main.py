@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, Response
 
 from app.api import routes_admin, routes_chat, routes_health, routes_openai, routes_search
 from app.api.edge import LocalOnlyWithoutKeys, OneLineStartupFailure, RequestBodyGuard, SecurityHeaders, is_loopback
+from app.api.deps import WIDGET_ROUTES as WIDGET_PATHS  # one list: the routes a widget key opens
 from app.api.errors import install_handlers
 from app.api.openapi_docs import document_api
 from app.api.schemas import OAIError
@@ -29,7 +30,6 @@ from app.settings import Settings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
-WIDGET_PATHS = ("/api/chat", "/api/feedback", "/api/handoff")
 UPLOAD_PATH = "/api/admin/sources"
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from limits import RateLimitItem
 from limits.strategies import MovingWindowRateLimiter
 
 from app.answering.service import AnswerService
@@ -30,7 +29,6 @@ class AppState:
     uploads: SourceUploads
     metrics: Metrics
     limiter: MovingWindowRateLimiter
-    rate: RateLimitItem
 
 
 def get_state(request: Request) -> AppState:

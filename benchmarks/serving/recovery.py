@@ -152,6 +152,19 @@ def restart_engine(port: int, budget_s: float) -> tuple[EngineProcess | None, di
     return None, {"attempts": attempts, "first_attempt_ok": False, "restart_s": None, "first_error": first_error}
 
 
+
+def _ask_until_rag(svc, tries: list[dict], *, since: float, until: float, label: str) -> float | None:
+    """One rag question a second until one is answered in rag mode (its time) or `until` passes."""
+    while time.monotonic() < until:
+        tick = time.monotonic()
+        r = svc.ask()
+        r[label] = round(tick - since, 2)
+        tries.append(r)
+        if r["mode"] == "rag":
+            return time.monotonic()
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+    return None
+
 def scenario(name: str, svc: Svc, engine: EngineProcess, port: int, step_s: float) -> tuple[dict, EngineProcess | None]:
     res: dict = {"scenario": name, "loadavg_start": open("/proc/loadavg").read().split()[:3]}
     before = svc.ask()
@@ -171,18 +184,9 @@ def scenario(name: str, svc: Svc, engine: EngineProcess, port: int, step_s: floa
     t_ready = time.monotonic()
     res["circuit_at_ready"] = svc.circuit()
     tries: list[dict] = []
-    t_ans = None
     deadline = t_ready + step_s
     if name == "plain":
-        while time.monotonic() < deadline:
-            tick = time.monotonic()
-            r = svc.ask()
-            r["t_since_ready_s"] = round(tick - t_ready, 2)
-            tries.append(r)
-            if r["mode"] == "rag":
-                t_ans = time.monotonic()
-                break
-            time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+        t_ans = _ask_until_rag(svc, tries, since=t_ready, until=deadline, label="t_since_ready_s")
     else:
         cut_at = "token" if name.endswith("after-first-token") else "sources"
         waited = None
@@ -195,15 +199,8 @@ def scenario(name: str, svc: Svc, engine: EngineProcess, port: int, step_s: floa
         res["probe"] = svc.stream_probe(RAG_QUESTION, cut_at=cut_at)
         res["circuit_after_probe"] = svc.circuit()
         t_probe_end = time.monotonic()
-        while time.monotonic() < t_probe_end + 30:  # the next question must answer; keep trying 30 s to tell stuck from slow
-            tick = time.monotonic()
-            r = svc.ask()
-            r["t_since_probe_s"] = round(tick - t_probe_end, 2)
-            tries.append(r)
-            if r["mode"] == "rag":
-                t_ans = time.monotonic()
-                break
-            time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+        # the next question must answer; keep trying 30 s to tell stuck from slow
+        t_ans = _ask_until_rag(svc, tries, since=t_probe_end, until=t_probe_end + 30, label="t_since_probe_s")
         res["next_question_answered_first_try"] = bool(tries) and tries[0]["mode"] == "rag"
     res["tries"] = tries
     res["recovered"] = t_ans is not None
