@@ -27,6 +27,9 @@ class LLMBackend(BaseModel):
     # engine-specific request fields merged into every chat request, e.g. {"cache_prompt": false}
     # for llama.cpp in benchmarks; {"chat_template_kwargs": ...} stays controlled per request
     extra_body: dict = Field(default_factory=dict)
+    # languages ("zh", "en") this engine writes too badly to show: their rag answers are quoted
+    # from the passages instead (the packaged SmolLM2 stand-in cannot write Chinese: ["zh"])
+    extract_languages: list[Literal["zh", "en"]] = Field(default_factory=list)
 
 
 DEMO_WIDGET_KEY = "pk_demo_local"  # the keyless local demo's publishable widget key (app/static/demo.html)
@@ -127,6 +130,10 @@ class Settings(BaseSettings):
     llm_start_timeout_s: float = 300.0
 
     # --- answering -------------------------------------------------------------------------------
+    # quote the passages (mode "extract", no LLM) when the generated answer is rejected by the guard,
+    # the engine is down, or the backend is marked unfit for the question's language
+    # (LLMBackend.extract_languages)
+    extractive_answers: bool = True
     company_name: str = "Northwind Harbor"
     faq_direct_threshold: float = 0.85  # top FAQ hit confidence for a verbatim curated answer (no LLM)
     # below this top-hit confidence the chat replies "not in the knowledge base" with a handoff.
@@ -141,10 +148,32 @@ class Settings(BaseSettings):
     rag_temperature: float = 0.2
     rewrite_max_tokens: int = 64
     history_turns: int = 4  # bounded memory window for follow-up rewriting
+    # "did you mean": when retrieval is unsure the reply offers up to suggestions_max entries at or
+    # above suggest_min_confidence (instead of a dead end); a verbatim FAQ answer also offers a
+    # runner-up within suggest_margin of it. Measured in benchmarks/conversations/curated_fit.py.
+    suggestions_max: int = Field(3, ge=0, le=5)
+    suggest_min_confidence: float = 0.25
+    suggest_margin: float = 0.1
+    # messages answered before retrieval (app/answering/intents.py): greetings, thanks, goodbyes,
+    # "that didn't help" get these replies; asking for a person opens a ticket at once
+    intents_enabled: bool = True
+    greeting_text: str = "Hi! I answer questions about IT, HR, finance and the office from our knowledge base. What would you like to know?"
+    greeting_text_zh: str = "你好！我可以根据知识库回答 IT、人事、财务和办公相关的问题。想了解什么？"
+    thanks_text: str = "You're welcome! Anything else I can help with?"
+    thanks_text_zh: str = "不客气！还有其他可以帮你的吗？"
+    goodbye_text: str = "Goodbye! Come back any time."
+    goodbye_text_zh: str = "再见！有问题随时来问。"
+    not_helpful_text: str = "Sorry that didn't help. You can rephrase the question, or talk to a person: {contact}."
+    not_helpful_text_zh: str = "抱歉没能帮上忙。可以换个说法再问，或转人工：{contact}。"
+    handoff_request_text: str = "I've passed your conversation to the service desk; a colleague will get back to you. You can also reach them directly: {contact}."
+    handoff_request_text_zh: str = "已将你的对话转给服务台，同事会尽快联系你。也可以直接联系：{contact}。"
     handoff_contact: str = "IT & HR service desk: ext. 8000, servicedesk@nwh.example"
     handoff_contact_zh: str = "IT 与 HR 服务台：分机 8000，servicedesk@nwh.example"
     no_answer_text: str = "Sorry, I couldn't find this in our knowledge base. A colleague from the service desk can help: {contact}."
     no_answer_text_zh: str = "抱歉，知识库里没有找到这个问题的答案。可以联系服务台同事：{contact}。"
+    # the no-answer reply when there are "did you mean" suggestions to offer
+    suggest_text: str = "I couldn't find a sure answer. Did you mean one of these? Otherwise a colleague from the service desk can help: {contact}."
+    suggest_text_zh: str = "没有找到确定的答案。你是不是想问下面这些？也可以联系服务台同事：{contact}。"
     # added after a generated answer that says it does not know, so that reply also says how to
     # reach a person (the model's own words are kept: they may still carry a partial answer)
     idk_handoff_text: str = "A colleague from the service desk can help: {contact}."

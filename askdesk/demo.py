@@ -54,6 +54,7 @@ def demo(
     from app.knowledge_store import open_store
     from app.settings import get_settings
     from askdesk.wiring import service
+    from serving.models import resolve_gguf
     from ingest.ingest_command import RichProgress
     from ingest.pipeline import run_ingest
 
@@ -64,6 +65,11 @@ def demo(
         typer.echo(report.summary())
     cpu = next((b for b in s.llm_backends if b.role == "cpu"), s.llm_backends[0])
     engine = _start_engine(cpu.base_url, cpu.model)
+    if engine is not None and not cpu.extract_languages and resolve_gguf(s, None).family == "smollm2":
+        # the packaged stand-in cannot write Chinese (reports/extract-eval.md): quote the passages
+        cpu.extract_languages = ["zh"]
+        typer.echo("The stand-in model cannot write Chinese: Chinese answers quote the knowledge base "
+                   "(extract_languages on the backend changes this).")  # fmt: skip
     base = f"http://{s.host}:{s.port}"
     try:  # whatever ends the API (Ctrl-C, a startup failure, an error) stops the engine we started
         typer.echo(f"\nAskDesk is starting on {base}\n  intranet demo page with the widget: {base}/\n"

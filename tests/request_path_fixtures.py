@@ -41,7 +41,10 @@ def request_path_settings(data_dir: Path, db_path: Path, **overrides) -> Setting
         _env_file=None, data_dir=data_dir, database_url=f"sqlite:///{db_path}", llm_backends=[backend],
         api_keys=[API_KEY], rate_limit_exempt_keys=[API_KEY], admin_key=ADMIN_KEY,
         # the failure tests would otherwise open the circuit for the tests after them
-        llm_breaker_failures=1_000_000, **overrides,
+        llm_breaker_failures=1_000_000,
+        # the engine-failure and guard tests see what the LLM path does on its own; extractive answers
+        # (on by default) are switched on by their own tests (tests/app/answering/test_chain_extract.py)
+        extractive_answers=False, **overrides,
     )  # fmt: skip
 
 

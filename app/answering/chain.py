@@ -12,15 +12,17 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda, RunnablePassthrough
 
 from app.answering import prompts
+from app.answering import extract
 from app.answering.citations import order_by_citation, to_sources
 from app.answering.followup import history_need, keeps_the_message
 from app.answering.guard import StreamGuard, rule_lines, vet
+from app.answering.intents import IntentMatch, detect_intent
 from app.answering.policy import Decision, Thresholds, decide
 from app.errors import LLMUnavailable
 from app.lang import to_script
@@ -65,12 +67,7 @@ class AnswerChain:
         self.retriever = retriever
         self.router = router
         self.s = settings
-        self.thresholds = Thresholds(
-            faq_direct=settings.faq_direct_threshold,
-            no_answer=settings.no_answer_threshold,
-            context_min=settings.rag_context_min_confidence,
-            context_k=settings.rag_context_k,
-        )
+        self.thresholds = Thresholds.from_settings(settings)
         self.runnable: Runnable = (
             RunnablePassthrough.assign(standalone=RunnableLambda(self._rewrite))
             | RunnablePassthrough.assign(retrieval=RunnableLambda(self._retrieve))
@@ -136,6 +133,7 @@ class AnswerChain:
             "mode": d.mode, "confidence": round(d.confidence, 4), "lang": turn.lang,
             "rewritten_query": result.query if result.query != turn.message else None,
             "backend": None, "reasoning": None, "handoff_reason": None,
+            "suggestions": [suggestion(h, turn.lang) for h in d.suggestions],
         }  # fmt: skip
         yield Event("sources", {"mode": d.mode, "confidence": done["confidence"],
                                 "sources": [s.model_dump() for s in sources]})  # fmt: skip
@@ -145,7 +143,7 @@ class AnswerChain:
             yield Event("done", {**done, "answer": text, "sources": sources, "latency_ms": _latency(turn, t_retrieved)})
             return
         if d.mode == "no_answer":
-            text = self.no_answer_text(turn.lang)
+            text = self.suggest_text(turn.lang) if d.suggestions else self.no_answer_text(turn.lang)
             yield Event("token", {"text": text})
             yield Event("done", {**done, "answer": text, "sources": sources, "handoff_reason": "no_answer",
                                  "latency_ms": _latency(turn, t_retrieved)})  # fmt: skip
@@ -170,6 +168,14 @@ class AnswerChain:
     ) -> AsyncIterator[Event]:
         """Stream the LLM's answer through the guard, then close it: the guard's verdict, the
         handoff text an unsure answer gets, and the done event."""
+        if self._llm_unfit(result.query, turn.lang):
+            # the configured engine cannot write this language (measured: the stand-in for Chinese):
+            # quote the knowledge base instead of showing what it would write
+            ex = self.extract(result.query, d.hits, turn.lang)
+            if ex is not None:
+                for ev in self._extract_events(ex, turn, sources, done, t_retrieved, reason="llm_unfit"):
+                    yield ev
+                return
         messages = self.rag_messages(result.query, d.hits, turn.lang)
         reasoning: list[str] = []
         ttft = None  # first answer text shown (what the user waits for), not the engine's first token
@@ -180,24 +186,33 @@ class AnswerChain:
             messages, question=result.query, call_type="answer", enable_thinking=turn.enable_thinking,
             temperature=self.s.rag_temperature, max_tokens=self.s.rag_max_tokens,
         )  # fmt: skip
-        async with aclosing(stream):
-            async for chunk in stream:
-                backend = chunk.backend or backend
-                usage = chunk.usage or usage
-                if chunk.reasoning:
-                    reasoning.append(chunk.reasoning)
-                    if turn.return_reasoning:
-                        yield Event("reasoning", {"text": chunk.reasoning})
-                if chunk.content:
-                    shown = guard.feed(chunk.content)
-                    if guard.problem:  # the answer will be replaced: stop the engine generating it
-                        break
-                    if shown:
-                        ttft = ttft if ttft is not None else _ms(turn.started)
-                        yield Event("token", {"text": shown})
-                    if guard.stalled:  # looping: the rest of its token budget would be dropped too
-                        log.info("stopped a looping answer after %d characters", len(guard.raw))
-                        break
+        try:
+            async with aclosing(stream):
+                async for chunk in stream:
+                    backend = chunk.backend or backend
+                    usage = chunk.usage or usage
+                    if chunk.reasoning:
+                        reasoning.append(chunk.reasoning)
+                        if turn.return_reasoning:
+                            yield Event("reasoning", {"text": chunk.reasoning})
+                    if chunk.content:
+                        shown = guard.feed(chunk.content)
+                        if guard.problem:  # the answer will be replaced: stop the engine generating it
+                            break
+                        if shown:
+                            ttft = ttft if ttft is not None else _ms(turn.started)
+                            yield Event("token", {"text": shown})
+                        if guard.stalled:  # looping: the rest of its token budget would be dropped too
+                            log.info("stopped a looping answer after %d characters", len(guard.raw))
+                            break
+        except LLMUnavailable:
+            # no engine answered and nothing was shown yet: a quote from the passages still answers
+            ex = self.extract(result.query, d.hits, turn.lang) if not guard.shown else None
+            if ex is None:
+                raise
+            for ev in self._extract_events(ex, turn, sources, done, t_retrieved, reason="llm_unavailable"):
+                yield ev
+            return
         rest = guard.finish()
         if rest:
             ttft = ttft if ttft is not None else _ms(turn.started)
@@ -207,6 +222,16 @@ class AnswerChain:
         if turn.return_reasoning:
             done["reasoning"] = "".join(reasoning) or None
         answer = guard.shown
+        ex = self.extract(result.query, d.hits, turn.lang) if guard.problem else None
+        if ex is not None:
+            # the engine's text was rejected: quote the passages after what was already shown (it
+            # passed the checks and cannot be unsaid) instead of the no-answer reply
+            log.info("generated answer replaced by a quote: %s", guard.problem)
+            done["guard"] = guard.problem
+            for ev in self._extract_events(ex, turn, sources, done, t_retrieved, reason="guard", ttft=ttft,
+                                           shown=answer):  # fmt: skip
+                yield ev
+            return
         for tail in self._closing_tails(answer, guard.problem, turn.lang, done):
             answer += tail
             yield Event("token", {"text": tail})
@@ -235,6 +260,39 @@ class AnswerChain:
                 # streamed as one more token, so stream readers see the same answer as `done`
                 tails.append("\n\n" + self.idk_handoff_text(lang))
         return tails
+
+    # --- extractive answers (app/answering/extract.py) ---------------------------------------------
+    def _llm_unfit(self, question: str, lang: str) -> bool:
+        """Would the first backend tried write in a language it is configured as unfit for?"""
+        if not self.s.extractive_answers:
+            return False
+        family = "zh" if lang.startswith("zh") else "en"
+        order = self.router.plan(question, "answer")
+        return bool(order) and family in self.router.extract_languages(order[0])
+
+    def extract(self, question: str, hits: list, lang: str) -> extract.Extract | None:
+        """The passages' best sentences quoted with citations, or None (off, or nothing matches)."""
+        if not self.s.extractive_answers or not hits:
+            return None
+        passages = [
+            extract.Passage(n=i, title=h.title or h.question, section=h.section if h.kind == "doc" else "",
+                            text=h.answer, kind=h.kind, confidence=h.confidence)
+            for i, h in enumerate(hits, start=1)
+        ]  # fmt: skip
+        return extract.extract_answer(question, passages, lang)
+
+    def _extract_events(self, ex: extract.Extract, turn: Turn, sources: list, done: dict, t_retrieved: float,
+                        *, reason: str, ttft: float | None = None, shown: str = "") -> list[Event]:  # fmt: skip
+        done["mode"] = "extract"
+        done["extract_reason"] = reason
+        latency = _latency(turn, t_retrieved, ttft if ttft is not None else _ms(turn.started))
+        tail = ("\n\n" if shown else "") + ex.text
+        answer = shown + tail
+        return [
+            Event("token", {"text": tail}),
+            Event("done", {**done, "answer": answer, "sources": order_by_citation(sources, answer),
+                           "latency_ms": latency}),
+        ]  # fmt: skip
 
     async def _adapt(self, question: str, hits: list, turn: Turn) -> tuple[str, str] | None:
         """The LLM's rewording of a curated answer for this question, or None when the LLM is down,
@@ -283,11 +341,58 @@ class AnswerChain:
     def no_answer_text(self, lang: str) -> str:
         return self._with_contact(self.s.no_answer_text, self.s.no_answer_text_zh, lang)
 
+    def suggest_text(self, lang: str) -> str:
+        return self._with_contact(self.s.suggest_text, self.s.suggest_text_zh, lang)
+
     def idk_handoff_text(self, lang: str) -> str:
         return self._with_contact(self.s.idk_handoff_text, self.s.idk_handoff_text_zh, lang)
 
     def llm_down_text(self, lang: str) -> str:
         return self._with_contact(self.s.llm_down_text, self.s.llm_down_text_zh, lang)
 
-    def astream(self, turn: Turn) -> AsyncIterator[Event]:
-        return self.runnable.astream({"turn": turn})
+    async def astream(self, turn: Turn) -> AsyncIterator[Event]:
+        """Events for one turn: a social message or a request for a person is answered here, before
+        retrieval; a greeting in front of a question ("hi, how do I ...") answers the question."""
+        m = detect_intent(turn.message) if self.s.intents_enabled else None
+        if m is not None and (m.intent in ("human", "not_helpful") or not m.rest.strip()):
+            for ev in self._intent_reply(turn, m):
+                yield ev
+            return
+        if m is not None:
+            turn = replace(turn, message=m.rest.strip())
+        async with aclosing(self.runnable.astream({"turn": turn})) as events:
+            async for ev in events:
+                yield ev
+
+    def _intent_reply(self, turn: Turn, m: IntentMatch) -> list[Event]:
+        """The reply to a social message (chitchat) or a request for a person (handoff: the service
+        opens the ticket when it sees the done event)."""
+        s = self.s
+        texts = {
+            "greeting": (s.greeting_text, s.greeting_text_zh), "thanks": (s.thanks_text, s.thanks_text_zh),
+            "goodbye": (s.goodbye_text, s.goodbye_text_zh), "not_helpful": (s.not_helpful_text, s.not_helpful_text_zh),
+            "human": (s.handoff_request_text, s.handoff_request_text_zh),
+        }  # fmt: skip
+        text = self._with_contact(*texts[m.intent], turn.lang)
+        mode = "handoff" if m.intent == "human" else "chitchat"
+        reason = {"human": "user_request", "not_helpful": "not_helpful"}.get(m.intent)
+        return [
+            Event("sources", {"mode": mode, "confidence": 0.0, "sources": []}),
+            Event("token", {"text": text}),
+            Event("done", {"mode": mode, "confidence": 0.0, "lang": turn.lang, "rewritten_query": None,
+                           "backend": None, "reasoning": None, "handoff_reason": reason, "intent": m.intent,
+                           "suggestions": [], "answer": text, "sources": [],
+                           "latency_ms": _latency(turn, 0.0)}),
+        ]  # fmt: skip
+
+
+def suggestion(h, lang: str) -> dict:
+    """A "did you mean" entry as the API shows it: the text that asks it, in the user's script
+    where both are Chinese."""
+    if h.kind == "faq":
+        text = h.question
+    else:
+        text = h.title if not h.section or h.section == h.title else f"{h.title} · {h.section}"
+    if lang.startswith("zh") and h.lang.startswith("zh"):
+        text = to_script(text, lang)
+    return {"id": h.key, "kind": h.kind, "question": text, "confidence": round(h.confidence, 4)}

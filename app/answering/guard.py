@@ -41,11 +41,28 @@ def rule_lines(system_prompt: str) -> list[str]:
     return [n for n in (_norm(line) for line in system_prompt.splitlines()) if len(n) >= 12]
 
 
+# list markers and line breaks: what a 135M model fills with one phrase ("1. 说明： 2. 说明： …")
+_ITEMS = re.compile(r"(?:^|\s)(?:\d+[.、)]|[-*•])\s+|\n+")
+# the same clause mark over and over ("…新员工入职；；；；；；"): one is kept
+_MARK_RUN = re.compile(r"([；，。！？;,!?])(?:\s*\1){2,}")
+
+
+def _one_phrase(answer: str) -> bool:
+    """A list that says nothing: three items of one short phrase, or four or more with at most a
+    third of them different (caught early, while little of it has been shown)."""
+    items = [n for n in (_norm(x) for x in _ITEMS.split(answer)) if n]
+    if len(items) >= 3 and len(set(items)) == 1 and len(items[0]) < 12:
+        return True
+    return len(items) >= 4 and len(set(items)) <= len(items) // 3
+
+
 def unusable(answer: str, rules: list[str]) -> str | None:
     """Why the answer cannot be shown (None when it can)."""
     low = answer.lower()
     if any(tag in low for tag in SCAFFOLD):
         return "echoes the prompt's tags"
+    if _one_phrase(answer):
+        return "repeats one phrase as a list"
     flat = _norm(answer)
     for rule in rules:
         if rule[:40] in flat:
@@ -92,7 +109,7 @@ def _complete(text: str) -> str:
 def vet(raw: str, n_sources: int, rules: list[str]) -> tuple[str, str | None]:
     """A generated answer cleaned (dangling citations, repeated sentences), and why it cannot be
     shown at all (None when it can)."""
-    answer = trim_loops(clean_citations(_WRAPPER.sub("", raw), n_sources))
+    answer = trim_loops(clean_citations(_MARK_RUN.sub(r"\1", _WRAPPER.sub("", raw)), n_sources))
     return answer, unusable(answer, rules)
 
 

@@ -60,6 +60,7 @@ class AnswerService:
                         "surface": ask.surface, "user": ask.user, "error": "client disconnected"}  # fmt: skip
         sources: list[Source] = []
         mode = "rag"
+        logged = False
         try:
             async for ev in self.chain.astream(turn):
                 if ev.kind == "sources":
@@ -74,6 +75,14 @@ class AnswerService:
                         backend=resp.backend, rewritten=resp.rewritten_query, error=None,
                         ttft_ms=resp.latency_ms.get("ttft"), total_ms=resp.latency_ms.get("total", 0.0),
                     )  # fmt: skip
+                    if resp.mode == "handoff":
+                        # the user asked for a person: the ticket carries this message too, so it
+                        # is logged first, then the ticket opened and its reference answered
+                        await asyncio.to_thread(self.conv.log_exchange, **record)
+                        logged = True
+                        resp.handoff = await self.handoff(session_id=sid, user=ask.user, message_id=mid,
+                                                          reason="user_request", owner=ask.owner)  # fmt: skip
+                        resp.handoff.text = resp.answer
                     yield Event("done", resp.model_dump())
                     return
                 yield ev
@@ -93,8 +102,9 @@ class AnswerService:
             yield Event("error", {"code": "internal_error", "message": "internal error", "session_id": sid,
                                   "message_id": mid})  # fmt: skip
         finally:
-            record.setdefault("total_ms", round((time.perf_counter() - turn.started) * 1000, 1))
-            await asyncio.shield(asyncio.to_thread(self.conv.log_exchange, **record))
+            if not logged:
+                record.setdefault("total_ms", round((time.perf_counter() - turn.started) * 1000, 1))
+                await asyncio.shield(asyncio.to_thread(self.conv.log_exchange, **record))
 
     async def answer(self, ask: Ask) -> Answer:
         """Collected version of `stream` (non-streaming APIs). Raises on an error event.
@@ -129,6 +139,7 @@ class AnswerService:
             confidence=data["confidence"], lang=data["lang"], sources=data["sources"], handoff=handoff,
             reasoning=data.get("reasoning"), backend=data.get("backend"),
             rewritten_query=data.get("rewritten_query"), latency_ms=data["latency_ms"], usage=data.get("usage"),
+            suggestions=data.get("suggestions") or [], intent=data.get("intent"),
         )  # fmt: skip
 
     async def handoff(self, *, session_id: str, user: str | None, message_id: str | None, reason: str,

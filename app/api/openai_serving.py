@@ -62,7 +62,8 @@ def _extras(done: dict) -> dict:
     return {
         "sources": done["sources"],
         "askdesk": {k: done.get(k) for k in ("mode", "confidence", "lang", "handoff", "session_id",
-                                             "message_id", "backend", "rewritten_query", "latency_ms")},
+                                             "message_id", "backend", "rewritten_query", "latency_ms",
+                                             "suggestions", "intent")},
     }  # fmt: skip
 
 

@@ -74,7 +74,9 @@ class ConversationStore:
         with self._session() as s:
             rows = s.scalars(
                 select(Exchange)
-                .where(Exchange.session_id == session_id, Exchange.error.is_(None))
+                # social turns and handoffs are not what a follow-up refers to
+                .where(Exchange.session_id == session_id, Exchange.error.is_(None),
+                       Exchange.mode.not_in(("chitchat", "handoff")))
                 .order_by(Exchange.created_at.desc())
                 .limit(turns)
             ).all()

@@ -118,6 +118,7 @@ class LLMRouter:
                 "role": b.cfg.role,
                 "base_url": b.cfg.base_url,
                 "model": b.cfg.model,
+                "extract_languages": list(b.cfg.extract_languages),
                 "healthy": b.healthy,
                 "circuit": b.breaker.current(now),
                 "served": self.served[n],
@@ -125,6 +126,11 @@ class LLMRouter:
             }
             for n, b in self._backends.items()
         ]
+
+    def extract_languages(self, name: str) -> list[str]:
+        """Languages the named backend is configured as unfit to write (answers are quoted instead)."""
+        b = self._backends.get(name)
+        return list(b.cfg.extract_languages) if b is not None else []
 
     # --- routing ---------------------------------------------------------------------------------
     def classify(self, question: str, call_type: CallType) -> RequestClass:

@@ -103,10 +103,19 @@ class KBIndex:
         # section contributes one unit per chunk, prefixed with its title and section heading
         unit_tokens: list[list[str]] = []
         unit_entry: list[int] = []
+        # per FAQ entry, for the frame-swap check (app/retrieval/frame.py): every token of the entry,
+        # its main question's tokens in order, and in how many entries' questions each token occurs
+        self.faq_terms: dict[int, frozenset[str]] = {}
+        self.question_tokens: dict[int, list[str]] = {}
+        self.question_df: dict[str, int] = {}
         for e_idx, e in enumerate(self.entries):
             if e.kind == "faq":
                 unit_tokens.append(tokenize("\n".join([e.question, *e.related, e.answer])))
                 unit_entry.append(e_idx)
+                self.faq_terms[e_idx] = frozenset(unit_tokens[-1])
+                self.question_tokens[e_idx] = tokenize(e.question)
+                for t in set(self.question_tokens[e_idx]).union(*(tokenize(r) for r in e.related)):
+                    self.question_df[t] = self.question_df.get(t, 0) + 1
         for r, fld in enumerate(self.rec_field):
             if fld == "chunk":
                 e = self.entries[rec_entry[r]]

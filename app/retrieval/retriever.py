@@ -21,9 +21,10 @@ from app.errors import BadRequest, EmptyKnowledgeBase
 from app.ports import KnowledgeStore
 from app.lang import detect_lang
 from app.retrieval.confidence import answerable_threshold
+from app.retrieval.frame import frame_swap
 from app.retrieval.kb_index import KBIndex, RecordSet
 from app.retrieval.ranking import model_role, needed_models, prepare, rank, weights_for
-from app.retrieval.text import warm_up
+from app.retrieval.text import tokenize, warm_up
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ class Hit:
     answer: str  # FAQ curated answer, or the best-matching chunk text for docs
     snippet: str  # short text for citations (<= 200 chars)
     features: dict[str, float] = field(default_factory=dict, repr=False)
+    # (the question's term, this entry's term) when the question swaps this entry's topic for
+    # another's (app/retrieval/frame.py): retrieval found the frame, not the subject
+    mismatch: tuple[str, str] | None = None
 
 
 @dataclass
@@ -147,6 +151,10 @@ class Retriever:
         _, w = weights_for(lang, index)
         qvecs = {i: v for i, v in qvecs.items() if i in needed_models(self.roles, w, index)}
         ranked = rank(index, query, lang, qvecs, self.roles, k)
+        swap = None
+        if ranked and ranked[0].entry in index.faq_terms:
+            top = ranked[0].entry
+            swap = frame_swap(tokenize(query), index.question_tokens[top], index.faq_terms[top], index.question_df)
         hits = []
         for r in ranked:
             e = index.entries[r.entry]
@@ -162,6 +170,11 @@ class Retriever:
                     snippet=snippet(answer), features=r.features,
                 )  # fmt: skip
             )
+        if swap is not None:
+            # worded like the top entry's question but about another entry's topic: a verbatim
+            # answer from it would be wrong (the answer policy reads this)
+            hits[0].features["frame_swap"] = 1.0
+            hits[0].mismatch = swap
         conf = hits[0].confidence if hits else 0.0
         return SearchResult(
             query=query,

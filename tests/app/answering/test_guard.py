@@ -115,3 +115,14 @@ def test_verbatim_loops_of_short_clauses_are_cut_after_one_copy():
     assert loop_end("| a | b |\n|" + "------|" * 12) is None
     twice = "Call ext. 8400 for urgent repairs. For other repairs call ext. 8400 for urgent repairs in Shenzhen."
     assert loop_end(twice) is None and loop_end(twice[:80]) is None
+
+
+def test_a_list_of_one_phrase_is_unusable_and_mark_runs_collapse():
+    # what the 135M stand-in wrote for 会议室使用有什么礼仪要求 (the extractive-answer issue)
+    assert vet("1. 说明： 2. 说明： 3. 说明： 4. 说明：", 3, [])[1] == "repeats one phrase as a list"
+    g = StreamGuard(3, [])
+    shown = "".join(g.feed(c) for c in "1. 说明： 2. 说明： 3. 说明： 4. 说明：")
+    assert g.problem and len(shown) <= len("1. 说明： 2. 说明： 3.")  # stopped at the third
+    # a real list is kept, and a run of one clause mark becomes one
+    assert vet("1. Open Settings. 2. Choose Wi-Fi. 3. Pick NWH. 4. Sign in.", 3, [])[1] is None
+    assert vet("请在入职当天 9:30 到 8 楼报到；；；；；；", 3, [])[0] == "请在入职当天 9:30 到 8 楼报到；"

@@ -47,3 +47,37 @@ def test_citations_cleaned_and_cited_sources_first():
     assert answer == "Use the portal [3]. Ask IT [1]."
     assert cited_numbers(answer) == [3, 1]
     assert [s.id for s in order_by_citation(sources, answer)] == ["c", "a", "b"]
+
+
+# --- "did you mean" and entries that are worded like the question but about another topic --------
+def swapped(h, pair=("年", "产假")):
+    h.mismatch = pair
+    return h
+
+
+def test_a_swapped_frame_is_not_answered_verbatim_but_offered():
+    # 年假有多少天 retrieves 产假有多少天 at 0.93: not answered with it, the annual-leave entries lead
+    d = decide(result([swapped(hit("maternity", 0.93)), hit("carry-over", 0.38), hit("balance", 0.23)]), T)
+    assert d.mode == "rag" and [h.key for h in d.hits] == ["carry-over", "balance"]
+    assert [h.key for h in d.suggestions] == ["maternity", "carry-over"]  # balance is under suggest_min
+
+
+def test_a_swapped_frame_with_nothing_else_is_no_answer_with_the_suggestion():
+    d = decide(result([swapped(hit("maternity", 0.93)), hit("x", 0.1)]), T)
+    assert d.mode == "no_answer" and d.hits == [d.hits[0]] and d.hits[0].key == "x"
+    assert [h.key for h in d.suggestions] == ["maternity"]
+
+
+def test_unsure_answers_offer_suggestions_and_sure_ones_only_close_runner_ups():
+    t = Thresholds(faq_direct=0.8, no_answer=0.25, context_min=0.15, context_k=3, suggest_min=0.2, suggest_margin=0.1,
+                   suggest_max=2)  # fmt: skip
+    low = decide(result([hit("a", 0.22), hit("b", 0.21), hit("c", 0.05)]), t)
+    assert low.mode == "no_answer" and [h.key for h in low.suggestions] == ["a", "b"]
+    mid = decide(result([hit("a", 0.6), hit("b", 0.3), hit("c", 0.7), hit("a", 0.5)]), t)
+    assert mid.mode == "rag" and [h.key for h in mid.suggestions] == ["c", "a"]  # by confidence, distinct
+    sure = decide(result([hit("a", 0.95), hit("b", 0.9), hit("c", 0.5)]), t)
+    assert sure.mode == "faq" and [h.key for h in sure.suggestions] == ["b"]
+    alone = decide(result([hit("a", 0.95), hit("b", 0.5)]), t)
+    assert alone.mode == "faq" and alone.suggestions == []
+    nothing = decide(result([hit("a", 0.1)]), t)
+    assert nothing.mode == "no_answer" and nothing.suggestions == []  # a dead end only when nothing is close
