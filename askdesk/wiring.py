@@ -10,6 +10,7 @@ from langchain_core.language_models import BaseChatModel
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from app.answering import intent_examples
 from app.answering.chain import AnswerChain
 from app.answering.service import AnswerService
 from app.api.main import create_app
@@ -37,7 +38,8 @@ def build_state(
     retriever = Retriever(store, settings)
     router = LLMRouter(settings.llm_backends, settings, chat_models)
     conversations = ConversationStore(settings.db_url)
-    answers = AnswerService(AnswerChain(retriever, router, settings), conversations, settings)
+    examples = intent_examples.build(settings, store.embedders)
+    answers = AnswerService(AnswerChain(retriever, router, settings, examples), conversations, settings)
     return AppState(
         settings=settings, store=store, retriever=retriever, router=router, conversations=conversations,
         answers=answers, uploads=Uploads(store, settings, on_change=lambda: retriever.refresh(force=True)),

@@ -2,8 +2,15 @@
 
 Formats (see evals/datasets/README.md): JSONL rows with ``query`` and optional ``id``,
 ``expected_faq_ids``, ``expected_sources``, ``expected_answer``, ``key_facts``, ``answerable``,
-``category``, ``lang``; conversations are rows with ``turns: [{query, expected_…, answerable}, …]``.
-The dev packs' ``queries.jsonl`` (``id, query, expected_faq_ids, lang, label_source``) is a subset.
+``category``, ``lang``; conversations are rows with ``turns: [{query, kind, expected_…, answerable,
+expected_mode}, …]``. The dev packs' ``queries.jsonl`` (``id, query, expected_faq_ids, lang,
+label_source``) is a subset.
+
+Turn kinds (``kind``): a single question is ``single``; a conversation turn is ``first`` (turn 0 when
+absent), ``followup`` (later turns when absent), ``switch`` / ``clarify`` (a question that stands on
+its own, so it must be answered as in a fresh session), or a social / handoff turn (``greeting``,
+``thanks``, ``goodbye``, ``not_helpful``, ``handoff_request``) that carries the ``expected_mode`` it
+must be answered in (``chitchat`` or ``handoff``; defaulted from the kind when absent).
 """
 
 from __future__ import annotations
@@ -13,6 +20,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.errors import BadRequest
+
+# questions about the knowledge base; the rest are social or ask for a person
+QUESTION_KINDS = ("single", "first", "followup", "switch", "clarify")
+STANDALONE_KINDS = ("switch", "clarify")  # asked again in a fresh session: the answer must match
+SOCIAL_KINDS = ("greeting", "thanks", "goodbye", "not_helpful")
+HANDOFF_KINDS = ("handoff_request",)
+TURN_KINDS = (*QUESTION_KINDS, *SOCIAL_KINDS, *HANDOFF_KINDS)
+# the answer mode a social / handoff turn must get when the row does not say
+EXPECTED_MODE = {**dict.fromkeys(SOCIAL_KINDS, "chitchat"), "handoff_request": "handoff"}
+# the `intent` the service should read from such a turn (the done event's `intent`)
+EXPECTED_INTENT = {
+    "greeting": "greeting",
+    "thanks": "thanks",
+    "goodbye": "goodbye",
+    "not_helpful": "not_helpful",
+    "handoff_request": "human",
+}
 
 
 @dataclass
@@ -30,6 +54,8 @@ class Case:
     lang: str = "-"
     conversation: str | None = None  # conversation id for turns
     turn: int = 0  # 0 = single question or first turn
+    kind: str = "single"  # see TURN_KINDS
+    expected_mode: str | None = None  # social / handoff turns: the mode the answer must have
 
     @property
     def gold(self) -> list[str]:
@@ -42,11 +68,22 @@ class Conversation:
     turns: list[Case]
 
 
+def _kind(row: dict, *, default_id: str, in_conversation: bool, turn: int) -> str:
+    kind = row.get("kind")
+    if kind is None:
+        return ("first" if turn == 0 else "followup") if in_conversation else "single"
+    if not isinstance(kind, str) or kind not in TURN_KINDS:
+        raise BadRequest(f"{default_id}: unknown kind {kind!r} (known: {', '.join(TURN_KINDS)})")
+    return kind
+
+
 def _case(row: dict, *, default_id: str, parent: dict | None = None, turn: int = 0) -> Case:
     parent = parent or {}
     q = row.get("query")
     if not isinstance(q, str) or not q.strip():
         raise BadRequest(f"{default_id}: every row needs a non-empty 'query'")
+    kind = _kind(row, default_id=default_id, in_conversation=bool(parent), turn=turn)
+    expected_mode = row.get("expected_mode") or EXPECTED_MODE.get(kind)
     faq = list(row.get("expected_faq_ids") or [])
     src = list(row.get("expected_sources") or [])
     ans = row.get("answerable")
@@ -64,6 +101,8 @@ def _case(row: dict, *, default_id: str, parent: dict | None = None, turn: int =
         lang=str(row.get("lang") or parent.get("lang") or "-"),
         conversation=parent.get("id"),
         turn=turn,
+        kind=kind,
+        expected_mode=str(expected_mode) if expected_mode else None,
     )
 
 

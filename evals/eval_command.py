@@ -55,7 +55,11 @@ def _echo_comparison(title: str, rows: list[dict]) -> None:
     _echo_table(
         title,
         ["metric", "previous", "current", "delta", "status"],
-        [[r["metric"], r["previous"], r["current"], r["delta"], r["status"]] for r in rows if r["status"] != "n/a"],
+        [
+            [r["metric"], r["previous"], r["current"], r["delta"], r["status"]]
+            for r in rows
+            if r["status"] != "n/a"
+        ],
     )
 
 
@@ -85,12 +89,16 @@ def run_cmd(
     ] = None,
     fail_under: Annotated[
         list[str] | None,
-        typer.Option(help="METRIC=VALUE floor, repeatable (e.g. retrieval.hit@1=0.9); exit 1 when below."),
+        typer.Option(
+            help="METRIC=VALUE floor, repeatable (e.g. retrieval.hit@1=0.9, "
+            "deterministic.turns.switch.correct=0.95, intents.accuracy=0.95); exit 1 when below."
+        ),
     ] = None,
     fail_over: Annotated[
         list[str] | None,
         typer.Option(
-            help="METRIC=VALUE ceiling, repeatable (e.g. latency.ttft_ms.p95=1500); exit 1 when above."
+            help="METRIC=VALUE ceiling, repeatable (e.g. latency.ttft_ms.p95=1500, "
+            "answers.wrong_verbatim_rate=0.01); exit 1 when above."
         ),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions (smoke runs).")] = None,
@@ -169,7 +177,9 @@ def run_cmd(
                 "latency.ttft_ms.p95",
                 "latency.total_ms.p50",
                 "latency.tps.mean",
+                *CONVERSATION_ECHO,
             )
+            if k_ in m
         ],
     )
     typer.echo(R.model_note(meta))
@@ -177,6 +187,23 @@ def run_cmd(
         _echo_comparison(f"compared with {compare}", comparison)
     typer.echo("reports: " + ", ".join(str(p) for p in paths))
     _gate(m, under, over)
+
+
+# printed when the dataset has such turns (evals/scoring.py conversation_metrics lists every name)
+CONVERSATION_ECHO = (
+    "turns.followup.correct",
+    "turns.switch.correct",
+    "turns.clarify.correct",
+    "turns.standalone.same_as_fresh",
+    "deterministic.turns.switch.correct",
+    "deterministic.turns.standalone.same_as_fresh",
+    "intents.accuracy",
+    "intents.false_positive_rate",
+    "answers.faq_precision",
+    "answers.wrong_verbatim_rate",
+    "answers.dead_ends",
+    "answers.suggestion_hit_rate",
+)
 
 
 def _gate(metrics: dict, under, over) -> None:

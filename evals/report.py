@@ -8,6 +8,7 @@ from pathlib import Path
 
 from evals import answers as A
 from evals import plots
+from evals import scoring as S
 from evals.render import Doc, Heading, Image, Para, Table, est, fmt, to_html, to_markdown
 
 SMALL_MODEL_PARAMS = 300e6
@@ -205,6 +206,8 @@ def eval_doc(result: dict, comparison: list[dict] | None = None, with_plots: boo
             ),
         )
 
+    d.add(*turn_blocks(rep, records))
+
     d.add(
         Heading("Latency (client side, streamed)"),
         Para(
@@ -280,6 +283,192 @@ def eval_doc(result: dict, comparison: list[dict] | None = None, with_plots: boo
             ),
         )
     return d
+
+
+KIND_NOTES = {
+    "single": "single question",
+    "first": "opens a conversation",
+    "followup": "needs the earlier turns",
+    "switch": "new topic, stands alone",
+    "clarify": "restated, stands alone",
+    "greeting": "→ chitchat",
+    "thanks": "→ chitchat",
+    "goodbye": "→ chitchat",
+    "not_helpful": "→ chitchat",
+    "handoff_request": "→ handoff + ticket",
+}
+
+
+def _modes(m: dict) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in m.items())
+
+
+def turn_blocks(rep: dict, records: list[dict]) -> list:
+    """The per-turn-kind table, the answer checks (verbatim, dead ends, suggestions, intents) and
+    the turns that failed them. Empty for a report without these sections (an older JSON)."""
+    turns, a, it, det = rep.get("turns"), rep["answers"], rep.get("intents"), rep.get("deterministic")
+    if not turns or not it or not det:
+        return []
+    rows = []
+    blocks = dict(turns["by_kind"])
+    if turns["standalone"]["n"]:
+        blocks["switch + clarify"] = turns["standalone"]
+    for kind, b in blocks.items():
+        rows.append(
+            [
+                kind,
+                KIND_NOTES.get(kind, ""),
+                b["n"],
+                _modes(b["modes"]),
+                est(b["correct"]),
+                est(b["det_correct"]),
+                est(b["same_as_fresh"]),
+                est(b["det_same_as_fresh"]),
+                b["suggested"],
+                b["wrong_verbatim"],
+            ]
+        )
+    out: list = [
+        Heading("Conversation turns by kind"),
+        Para(
+            "Each dataset turn has a kind. Social turns (greeting, thanks, goodbye, not_helpful) are correct "
+            "when answered in chitchat mode, handoff_request when answered in handoff mode with a ticket "
+            "reference; questions as in the Answers section. switch and clarify turns stand on their own: "
+            "each is also asked as the first message of a new session, and 'same as fresh' means the same "
+            "mode, the same first source (retrieval order) and, for faq / no_answer / chitchat answers, the "
+            "same text. 'LLM-independent' verdicts use what the service decides before any LLM call: a rag "
+            "answer counts when its first context passage is gold (retrieval only); this is what a run on a "
+            "scripted or stand-in model can be judged on. 'suggested': no direct answer, but a gold entry "
+            "was among the did-you-mean suggestions (not counted as correct). Intervals here are 95% Wilson "
+            "score intervals."
+        ),
+        Table(
+            [
+                "kind",
+                "what",
+                "n",
+                "modes",
+                "correct [95% CI]",
+                "correct, LLM-independent",
+                "same as fresh",
+                "same as fresh, LLM-independent",
+                "suggested",
+                "wrong verbatim",
+            ],
+            rows,
+        ),
+        Heading("Answer checks"),
+        Table(
+            ["metric", "value [95% CI]", "n"],
+            [
+                ["faq mode: the verbatim answer is a gold entry (precision)", est(a["faq_precision"]),
+                 a["faq_precision"]["n"]],
+                ["wrong verbatim answers (not gold, or to an unanswerable / social turn), rate over turns",
+                 est(a["wrong_verbatim_rate"]), a["wrong_verbatim_rate"]["n"]],
+                ["wrong verbatim answers (count)", a["wrong_verbatim"], a["wrong_verbatim_rate"]["n"]],
+                [f"dead ends (no_answer, no suggestions, gold in search top {S.DEAD_END_K})", a["dead_ends"],
+                 a["dead_end_rate"]["n"]],
+                ["dead-end rate", est(a["dead_end_rate"]), a["dead_end_rate"]["n"]],
+                ["no direct answer, a gold entry suggested (over answerable)", est(a["suggested_correct"]),
+                 a["suggested_correct"]["n"]],
+                ["suggestions offered instead of an answer: one is gold", est(a["suggestion_hit_rate"]),
+                 a["suggestion_hit_rate"]["n"]],
+                ["intents: social / handoff turns in the expected mode", est(it["accuracy"]),
+                 it["accuracy"]["n"]],
+                ["intents: the done event's intent is the expected one", est(it["label_accuracy"]),
+                 it["label_accuracy"]["n"]],
+                ["intents: questions answered as chitchat / handoff", est(it["false_positive_rate"]),
+                 it["false_positive_rate"]["n"]],
+                ["LLM-independent: correct (all turns)", est(det["correct"]), det["correct"]["n"]],
+                ["LLM-independent: correct (answerable questions)", est(det["answerable_correct"]),
+                 det["answerable_correct"]["n"]],
+                ["LLM-independent verdicts by basis", _modes(det["basis"]), det["correct"]["n"]],
+            ],
+        ),
+    ]  # fmt: skip
+    out += _problem_tables(records)
+    return out
+
+
+def _top(chat: dict) -> str:
+    return S.first_source(chat) or "–"
+
+
+def _problem_tables(records: list[dict]) -> list:
+    out: list = []
+    graded = [x for x in records if x.get("grade")]
+    fresh = [x for x in graded if x["grade"].get("same_as_fresh") is False]
+    if fresh:
+        out += [
+            Heading(f"Standalone turns not answered as in a fresh session ({len(fresh)}, first 40)", 3),
+            Table(
+                [
+                    "id",
+                    "kind",
+                    "query",
+                    "mode / fresh",
+                    "first source / fresh",
+                    "answer (120 chars)",
+                    "fresh",
+                ],
+                [
+                    [
+                        x["id"],
+                        x.get("kind"),
+                        x["query"],
+                        f"{x['chat'].get('mode')} / {x['fresh'].get('mode')}",
+                        f"{_top(x['chat'])} / {x['fresh'].get('top') or '–'}",
+                        (x["chat"].get("answer") or "")[:120],
+                        (x["fresh"].get("answer") or "")[:120],
+                    ]
+                    for x in fresh[:40]
+                ],
+            ),
+        ]
+    social = [x for x in graded if x.get("expected_mode") and x["grade"].get("correct") is False]
+    if social:
+        out += [
+            Heading(f"Social / handoff turns in the wrong mode ({len(social)}, first 40)", 3),
+            Table(
+                ["id", "kind", "query", "expected", "got", "intent", "ticket", "answer (120 chars)"],
+                [
+                    [
+                        x["id"],
+                        x.get("kind"),
+                        x["query"],
+                        x["expected_mode"],
+                        x["chat"].get("mode"),
+                        x["chat"].get("intent"),
+                        (x["chat"].get("handoff") or {}).get("reference"),
+                        (x["chat"].get("answer") or "")[:120],
+                    ]
+                    for x in social[:40]
+                ],
+            ),
+        ]
+    for key, title in (("wrong_verbatim", "Wrong verbatim answers"), ("dead_end", "Dead ends")):
+        bad = [x for x in graded if x["grade"].get(key)]
+        if bad:
+            out += [
+                Heading(f"{title} ({len(bad)}, first 40)", 3),
+                Table(
+                    ["id", "kind", "query", "answerable", "expected", "mode", "first source", "suggestions"],
+                    [
+                        [
+                            x["id"],
+                            x.get("kind"),
+                            x["query"],
+                            x.get("answerable"),
+                            ", ".join(x.get("gold") or []) or x.get("expected_mode") or "–",
+                            x["chat"].get("mode"),
+                            _top(x["chat"]),
+                            ", ".join(str(s.get("id")) for s in x["chat"].get("suggestions") or []) or "–",
+                        ]
+                        for x in bad[:40]
+                    ],
+                ),
+            ]
+    return out
 
 
 def _img(b64: str | None, alt: str) -> Image | None:

@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from evals.cases import Case, Conversation
+from evals.cases import STANDALONE_KINDS, Case, Conversation
 from evals.client import ChatResult, Client
 from evals.metrics import query_class
 from evals.resources import ResourceSampler
+from evals.scoring import first_source
 
 
 @dataclass
@@ -37,23 +38,51 @@ def base_record(case: Case) -> dict:
         "key_facts": case.key_facts,
         "conversation": case.conversation,
         "turn": case.turn,
+        "kind": case.kind,
+        "expected_mode": case.expected_mode,
         "query_class": query_class(case.query),
     }
 
 
+def _suggestions(done: dict) -> list[dict]:
+    return [
+        {k: s.get(k) for k in ("id", "kind", "question", "confidence")}
+        for s in done.get("suggestions") or []
+        if isinstance(s, dict)
+    ]
+
+
+def _handoff(done: dict) -> dict | None:
+    h = done.get("handoff")
+    if not isinstance(h, dict):
+        return None
+    ref = h.get("reference")
+    return {"reason": h.get("reason"), "reference": ref, "has_reference": bool(ref)}
+
+
 def chat_record(res: ChatResult) -> dict:
     done = res.done or {}
+    pre = res.sources_event or {}
     ttft_ms = res.ttft_s * 1000 if res.ttft_s is not None else None
     total_ms = res.total_s * 1000 if res.total_s is not None else None
     toks = res.output_tokens
-    mode = done.get("mode") or (res.sources_event or {}).get("mode")
+    mode = done.get("mode") or pre.get("mode")
+    sources = done.get("sources") or []
+    # the `sources` event comes before any LLM call: the policy's mode and the retrieval's order (a
+    # rag answer's final sources are re-ordered by what the LLM cited, and an unsure one ends no_answer)
+    pre_ids = [str(x.get("id", "")) for x in pre.get("sources") or [] if isinstance(x, dict)]
     return {
         "ok": res.ok,
         "status": res.status,
         "mode": mode,
+        "decision_mode": pre.get("mode") or mode,
+        "context_ids": pre_ids if "sources" in pre else [str(x.get("id", "")) for x in sources],
         "backend": done.get("backend"),
         "answer": done.get("answer") or res.text,
-        "sources": done.get("sources") or [],
+        "sources": sources,
+        "suggestions": _suggestions(done),
+        "intent": done.get("intent"),
+        "handoff": _handoff(done),
         "confidence": done.get("confidence"),
         "lang": done.get("lang"),
         "session_id": done.get("session_id") or (res.sources_event or {}).get("session_id"),
@@ -66,6 +95,22 @@ def chat_record(res: ChatResult) -> dict:
         "tps": toks / res.total_s if (mode == "rag" and toks and res.total_s) else None,
         "error": res.error,
         "error_kind": res.error_kind,
+    }
+
+
+def fresh_record(res: ChatResult) -> dict:
+    """The answer the same question gets as the first message of a new session (switch / clarify
+    turns are compared with it): mode, first source (retrieval order), answer text."""
+    c = chat_record(res)
+    return {
+        "ok": c["ok"],
+        "mode": c["mode"],
+        "decision_mode": c["decision_mode"],
+        "top": first_source(c),
+        "answer": c["answer"],
+        "suggestions": [s.get("id") for s in c["suggestions"]],
+        "session_id": c["session_id"],
+        "error": c["error"],
     }
 
 
@@ -92,7 +137,9 @@ async def run_cases(
     opts: RunOptions,
     on_progress: Callable[[int], None] | None = None,
 ) -> tuple[list[dict], dict]:
-    """Returns (records, meta). Conversations run turn by turn, reusing the first turn's session."""
+    """Returns (records, meta). Conversations run turn by turn, reusing the first turn's session. A
+    turn that stands on its own (kind switch / clarify) is searched too and also asked in a fresh
+    session (``rec["fresh"]``), so scoring can check it was answered as a first message would be."""
     sem = asyncio.Semaphore(max(1, opts.concurrency))
     records: list[dict] = []
     tick = on_progress or (lambda n: None)
@@ -119,12 +166,15 @@ async def run_cases(
                 for case in c.turns:
                     rec = base_record(case)
                     records.append(rec)
-                    if opts.search and case.turn == 0:
+                    standalone = case.kind in STANDALONE_KINDS
+                    if opts.search and (case.turn == 0 or standalone):
                         await _search(client, rec, opts.k)
                     if opts.chat:
                         res = await client.chat_stream(case.query, session_id=session)
                         rec["chat"] = chat_record(res)
                         session = rec["chat"]["session_id"] or session
+                        if standalone:
+                            rec["fresh"] = fresh_record(await client.chat_stream(case.query))
                     tick(1)
 
         t0 = time.time()

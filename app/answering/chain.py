@@ -23,9 +23,10 @@ from app.answering.citations import order_by_citation, to_sources
 from app.answering.followup import history_need, keeps_the_message
 from app.answering.guard import StreamGuard, rule_lines, vet
 from app.answering.intents import IntentMatch, detect_intent
-from app.answering.policy import Decision, Thresholds, decide
+from app.answering.policy import Decision, Thresholds, decide, same_language
 from app.errors import LLMUnavailable
 from app.lang import to_script
+from app.retrieval.text import tokenize
 from app.llm.think_split import split_think
 from app.retrieval import Retriever, SearchResult
 from app.settings import Settings
@@ -63,10 +64,11 @@ def _latency(turn: Turn, retrieval_ms: float, ttft_ms: float | None = None) -> d
 class AnswerChain:
     """Holds the parts (built once at startup) and composes them with LCEL."""
 
-    def __init__(self, retriever: Retriever, router, settings: Settings) -> None:
+    def __init__(self, retriever: Retriever, router, settings: Settings, intent_examples=None) -> None:
         self.retriever = retriever
         self.router = router
         self.s = settings
+        self.intent_examples = intent_examples  # app/answering/intent_examples.IntentExamples, or None
         self.thresholds = Thresholds.from_settings(settings)
         self.runnable: Runnable = (
             RunnablePassthrough.assign(standalone=RunnableLambda(self._rewrite))
@@ -109,8 +111,22 @@ class AnswerChain:
             joined = f"{turn.history[-1][0]} {turn.message}"
             alt = await asyncio.to_thread(self.retriever.search, joined, k)
             if decide(alt, self.thresholds).mode != "no_answer":
-                return alt
+                result = alt
+        if turn is not None and result.query != turn.message:
+            self._check_followup_top(result, turn.message)
         return result
+
+    def _check_followup_top(self, result: SearchResult, message: str) -> None:
+        """A query built with the previous question finds the previous question's entry with high
+        confidence. A curated entry that holds none of the new message's own words is not its
+        answer ("what about for contractors?" after a notice-period answer): it is offered, not
+        answered verbatim and not given to the LLM as the answer."""
+        own = set(tokenize(message))
+        if not result.hits or not own or result.hits[0].kind != "faq" or result.hits[0].mismatch is not None:
+            return
+        terms = self.retriever.entry_terms(result.hits[0].key)
+        if terms is not None and not own & terms:
+            result.hits[0].mismatch = ("followup", next(iter(sorted(own))))
 
     def _decide(self, x: dict) -> Decision:
         return decide(x["retrieval"], self.thresholds)
@@ -127,6 +143,16 @@ class AnswerChain:
         turn: Turn = x["turn"]
         d: Decision = x["decision"]
         result: SearchResult = x["retrieval"]
+        if d.mode == "no_answer" and self.intent_examples is not None and self.s.intents_enabled:
+            # nothing in the knowledge base: a social message or a request for a person the rules
+            # did not read ("说了等于没说", "can someone from IT just call me") is read by example
+            # (skipping follow-up fragments here was measured: it lost a right reading, kept the
+            # three false ones)
+            intent = await asyncio.to_thread(self.intent_examples.read, turn.message)
+            if intent is not None:
+                for ev in self._intent_reply(turn, IntentMatch(intent, "")):
+                    yield ev
+                return
         t_retrieved = _ms(turn.started)
         sources = to_sources(d.hits)
         done = {
@@ -274,12 +300,14 @@ class AnswerChain:
         """The passages' best sentences quoted with citations, or None (off, or nothing matches)."""
         if not self.s.extractive_answers or not hits:
             return None
+        # numbered as the sources are ([n] cites hit n); only passages in the question's language
+        # family: the match is lexical, and across languages it finds the wrong passage
         passages = [
             extract.Passage(n=i, title=h.title or h.question, section=h.section if h.kind == "doc" else "",
                             text=h.answer, kind=h.kind, confidence=h.confidence)
-            for i, h in enumerate(hits, start=1)
+            for i, h in enumerate(hits, start=1) if same_language(h.lang or lang, lang)
         ]  # fmt: skip
-        return extract.extract_answer(question, passages, lang)
+        return extract.extract_answer(question, passages, lang) if passages else None
 
     def _extract_events(self, ex: extract.Extract, turn: Turn, sources: list, done: dict, t_retrieved: float,
                         *, reason: str, ttft: float | None = None, shown: str = "") -> list[Event]:  # fmt: skip

@@ -21,12 +21,13 @@ How it works:
   nearly as much (an FAQ's question is the best match a user's question has). Chinese is matched
   as Simplified character bigrams (the question's come from inside its jieba words, so bigrams
   across word boundaries do not dilute it), English as stemmed words (app.retrieval.text).
+  Question words and chat filler ("多少", "怎么办", "how many", "pls") are not terms.
 - The quote is the best contiguous window of up to `max_sentences` units of the best passage; of
   windows that match equally, the longer one (more context). A small prior favours higher-ranked,
   more confident passages. A window is not left ending on a lead such as "as follows:" without
   what follows it, nor opening on "This…"/"其…" without the sentence it refers to. One unit of a
-  second passage is added only when it alone matches the question at least as well as the whole
-  first quote and brings terms that quote lacks.
+  second passage is added only when it matches the question well by itself and brings a good share
+  of terms that neither the first quote nor its title holds (a two-part question), never a repeat.
 - Verbatim: each `Quote.text` is one contiguous piece of `normalize_ws(passage.text)`, converted to
   the question's Chinese script (`to_script`) when the question is Chinese. Never translated: an
   English passage is quoted in English for a Chinese question (the lead-in is in the user's language).
@@ -454,8 +455,6 @@ def _best_window(
             if units[j].block != first.block or (j > i and len(_span_text(parsed, i, j)) > max_chars):
                 break
             have |= units[j].units
-            if not have & sc.w.keys():
-                continue  # holds none of the question's own terms
             score = sc.cover(have, parsed.context) + _LENGTH_BONUS * (j - i)
             if units[j].lead and j + 1 < len(units) and units[j + 1].block == first.block:
                 score -= _LEAD_PENALTY
@@ -551,7 +550,7 @@ def extract_answer(
 
     choices: list[_Choice] = []
     for k, (p, pp) in enumerate(zip(passages, parsed, strict=True)):
-        win = _best_window(pp, sc, max_sentences, max_chars) if pp.all_units & q else None
+        win = _best_window(pp, sc, max_sentences, max_chars) if (pp.all_units | pp.context) & q else None
         if win is None:
             continue
         score, i, j = win
@@ -575,8 +574,8 @@ def extract_answer(
     lead = _lead_in(p1, lang)
     parts = [_render(lead, quotes[0], truncated)]
 
-    # one more fact from another passage: a unit that alone matches as well as the whole first
-    # quote, and holds question terms that quote lacks
+    # one more fact from another passage (a two-part question): a unit that matches well by itself
+    # and holds a good share of question terms that neither the first quote nor its title holds
     context1 = parsed[first.p].context
     base = sc.cover(first.have, context1)
     extra: tuple[float, int, int] | None = None
@@ -590,7 +589,7 @@ def extract_answer(
             if own < max(min_overlap, _SECOND_MIN_OWN, _SECOND_MIN_RATIO * base):
                 continue
             gain = sc.cover(first.have | u.units, context1) - base  # what neither the quote nor its title has
-            dice = 2 * len(u.units & first.have) / (len(u.units) + len(first.have))
+            dice = 2 * len(u.units & first.have) / max(1, len(u.units) + len(first.have))
             if (
                 gain >= _SECOND_MIN_GAIN
                 and dice < _SECOND_MAX_DICE

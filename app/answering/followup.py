@@ -18,10 +18,11 @@ from app.retrieval.text import tokenize
 _EN_CONTINUES = re.compile(
     r"^\s*((ok|okay|hmm|well|alright|right|thanks)[,.!\s]+)?"  # "ok, what about unpaid leave then?"
     r"(and|also|or|but|so|then|what about|how about|what if|same for|same with|"
-    r"what else|anything else|which one|the (first|second|third|last|other) one)\b"
-    r"|\b(does|do|will|would) (that|this|it|they) \w+",  # "..., does that change anything?"
+    r"what else|anything else|which one|the (first|second|third|last|other) one)\b",
     re.IGNORECASE,
 )
+# a question about what was just said: "my family lives 1,200 km away, does that change anything?"
+_EN_ASKS_ABOUT_IT = re.compile(r"\b(does|do|will|would) (that|this|it|they) \w+", re.IGNORECASE)
 # words that refer back to something named earlier
 _EN_REFERS = re.compile(
     r"\b(it|its|it's|that|this|these|those|they|them|their|the same|above|former|latter|previous|mentioned)\b",
@@ -36,6 +37,8 @@ _ZH_REFERS = re.compile(r"(它|它们|它們|这个|這個|那个|那個|这些|
 
 # a message with fewer content terms than this may be a fragment of the conversation ("Tokyo?")
 _MIN_STANDALONE_TERMS = 2
+# after a continuing opener, this many content terms name a subject of the message's own
+_OPENER_STANDALONE_TERMS = 4
 
 Need = Literal["none", "weak", "strong"]
 
@@ -50,12 +53,27 @@ def history_need(message: str) -> Need:
     text = message.strip()
     if not text:
         return "none"
-    if _EN_CONTINUES.search(text) or _ZH_CONTINUES.search(text) or _ZH_ENDS_LIKE_ELLIPSIS.search(text):
+    if _ZH_ENDS_LIKE_ELLIPSIS.search(text) or _EN_ASKS_ABOUT_IT.search(text):
         return "strong"
     terms = tokenize(text)
-    if (_ZH_REFERS.search(text) or _EN_REFERS.search(text)) and len(terms) < 3:
+    refers = bool(_ZH_REFERS.search(text) or _EN_REFERS.search(text))
+    if _EN_CONTINUES.search(text) or _ZH_CONTINUES.search(text):
+        # "and for directors?" / 那老公可以请几天 continue the last question; an opener in front of a
+        # question that names its own subject ("另外想问，年假一年总共有几天", "also, outlook says my
+        # mailbox is almost full, how big is it supposed to be?") starts a new topic: it is read as
+        # the first message of a session would be (the labelled topic switches start with
+        # 另外/还有/also; a pronoun there refers inside the message)
+        return "strong" if len(_words(terms)) < _OPENER_STANDALONE_TERMS else "none"
+    if refers and len(terms) < 3:
         return "strong"  # "how do I renew it?"; "is this laptop covered by the warranty?" names its thing
     return "weak" if len(terms) < _MIN_STANDALONE_TERMS else "none"
+
+
+def _words(terms: list[str]) -> set[str]:
+    """Distinct words: jieba's search mode also yields the pieces of a long word (办公 and 公室 of
+    办公室), which say nothing more."""
+    uniq = set(terms)
+    return {t for t in uniq if not any(t != o and t in o for o in uniq)}
 
 
 def keeps_the_message(rewrite: str, message: str, history: list[tuple[str, str]]) -> bool:

@@ -5,26 +5,28 @@ Every chat message passes through `detect_intent` before retrieval. It recognise
 - greeting / thanks / goodbye: the message is (only, or mainly) social: "hi", "thanks!", "ok thanks
   bye", 你好, 多謝, 先這樣，謝謝. A social opening or closing around a real question is peeled off and
   the question is returned in `rest` for the caller to answer ("hi, how do I reset my password?").
+  A question announced but not asked ("hi, I have a question", 你好，我有事想问一下) is no question:
+  the greeting has an empty `rest`; so is "anyone here?" after a greeting (你好，有人在吗).
   When a message both thanks and closes ("thanks, bye"), goodbye wins: it is the last thing said.
 - human: the user asks for a person (转人工, 找真人, "talk to a human", "connect me to the service
   desk"). Whatever else the message says (a topic: "... about my payslip") is in `rest`.
 - not_helpful: the previous answer did not help, and nothing else is asked ("that didn't help",
-  答非所问, 這不是我要的). A complaint that carries a question is a question: None.
+  答非所问, 這不是我要的, a lone 👎). A complaint that carries a question is a question: None.
 
 Why rules and not a model: the class is small and closed (a few hundred phrasings cover nearly all
 of it), the check runs on every message before retrieval so it must cost microseconds, and a wrong
 call has to be explainable and fixable by adding or narrowing one pattern. A classifier would need
 labelled data per language and could not say why "Hello Kitty mugs" is not a greeting.
 
-How: the text is normalised (NFKC, lower case, curly apostrophes, emoji and symbols as spaces,
-Traditional folded to Simplified) with a map back to the original characters, so `rest` is cut from
-the message as the user typed it. A request for a person is searched for anywhere (it wins over
-everything). Otherwise closed "units" (a greeting, a thanks, a goodbye, a complaint, an
-acknowledgement, a filler like "ok"/嗯) are peeled off the start and the end; what is left in the
-middle is the rest. A Latin unit counts only as a whole word, and when a word follows it without
-punctuation, that word must open a sentence ("hi how do I ..."), so "hello kitty", "thank-you card",
-"thanks to whom", "hi-res" and "byebug" are not social. Chinese has no spaces, so the Chinese units
-instead list the few compounds they must not start (感恩节, 感谢信, 你好像, 再见面).
+How: the text is normalised (NFKC, lower case, curly apostrophes, emoji and symbols as spaces but
+👎/👍, Traditional folded to Simplified) with a map back to the original characters, so `rest` is
+cut from the message as the user typed it. A request for a person is searched for anywhere (it wins
+over everything). Otherwise closed "units" (a greeting, a thanks, a goodbye, a complaint, an
+acknowledgement, a filler like "ok"/嗯/"I have a question") are peeled off the start and the end;
+what is left in the middle is the rest. A Latin unit counts only as a whole word, and when a word
+follows it without punctuation, that word must open a sentence ("hi how do I ..."), so "hello
+kitty", "thank-you card", "thanks to whom", "hi-res" and "byebug" are not social. Chinese has no
+spaces, so the Chinese units instead list the few compounds they must not start (感恩节, 感谢信, 你好像, 再见面).
 
 Limits: only these phrasings in these three languages (plus a few loan greetings); sarcasm ("great,
 just great"), negation ("I don't need a human") and long run-on messages without punctuation are
@@ -89,6 +91,8 @@ def _zh(body: str) -> re.Pattern[str]:
 
 
 _ZH_PARTICLES = r"(?:呀|啊|吖|哇|哦|喔|噢|啦|了|哈|咯|嘞|吧|啰|喽|哟|唷|呦|嘛|哒|~)*"
+# the one a greeting addresses, in either language and after a space too ("hello 小助手", "哈喽 AskDesk")
+_ADDRESSEE = r"(?:\s*(?:askdesk|ask\s+desk|小助手|助手|机器人)(?![a-z0-9]))"
 
 _GREETING_EN = _en(
     r"(?:h+i+(?:ya+)?|he+y+a*|h+e+l+o+|h[ae]l+o+|hul+o+|howdy|yo+|sup|wass+up|wh?at'?s\s+up|greetings"
@@ -98,7 +102,7 @@ _GREETING_EN = _en(
     r"|(?:is\s+)?any\s*(?:one|body)\s+(?:there|here|around|home)|(?:are\s+)?you\s+there)"
     # "hi there", "hello askdesk", "hey team": the one addressed is part of the greeting
     r"(?:\s+(?:there|all|everyone|everybody|team|folks|guys|y'?all|friend|mate|buddy|askdesk|ask\s*desk"
-    r"|bot|again)|,\s*(?:all|everyone|everybody|team|folks|guys|y'?all|askdesk|bot))*"
+    rf"|bot|again)|,\s*(?:all|everyone|everybody|team|folks|guys|y'?all|askdesk|bot)|{_ADDRESSEE})*"
 )
 # the name of the thing thanked for; an open clause is taken too when it does not end in "?"
 _THANKED_FOR = (
@@ -128,8 +132,9 @@ _ACK_EN = _en(
     r"|good\s+to\s+know|will\s+do|(?:that|this)\s+answers\s+(?:it|my\s+question))"
 )
 _GOODBYE_EN = _en(
-    r"(?:by+e+(?:\s*by+e+)*|good\s*-?\s*bye|see\s+(?:you|ya|u)(?:\s+(?:later|soon|tomorrow|around|next\s+time))?"
-    r"|cya|talk\s+(?:to\s+you\s+)?(?:later|soon)|ttyl|take\s+care|catch\s+you\s+later|bye\s+for\s+now"
+    r"(?:bye\s+for\s+now|by+e+(?:\s*by+e+)*|good\s*-?\s*bye"
+    r"|see\s+(?:you|ya|u)(?:\s+(?:later|soon|tomorrow|around|next\s+time))?"
+    r"|cya|talk\s+(?:to\s+you\s+)?(?:later|soon)|ttyl|take\s+care|catch\s+you\s+later"
     r"|have\s+a\s+(?:good|nice|great|lovely|wonderful)\s+(?:day|one|night|evening|weekend|week|afternoon)"
     r"|good\s*night|g'?night|that'?s\s+all(?:\s+(?:for\s+now|for\s+today|i\s+needed|i\s+need))?|that\s+is\s+all"
     r"|that'?s\s+it(?:\s+for\s+(?:now|today))?|that(?:'ll|\s+will)\s+be\s+all|nothing\s+else"
@@ -138,8 +143,18 @@ _GOODBYE_EN = _en(
     # declining more help closes the conversation ("anything else?" - "no thanks")
     r"|no[,\s]+(?:tha+nks+|thank\s*you|thx)|no\s+need|farewell|adios|ciao|peace\s+out|until\s+next\s+time)"
 )
-# words that are farewells only when they stand alone ("later" / "night shift allowance?")
-_GOODBYE_EN_ALONE = _en(r"(?:later|laters|nite|night|gn)")
+# farewells only when they stand alone ("later" / "night shift allowance?", "gotta go" / "I have to go
+# to the office on Saturday?", "that's everything" / "that's everything I need to bring?")
+_GOODBYE_EN_ALONE = _en(
+    r"(?:later|laters|nite|night|gn|gtg|g2g"
+    r"|(?:(?:i|i'?ve|we|we'?ve)\s+)?(?:gotta|got\s+to|have\s+to|need\s+to|must|better)\s+"
+    r"(?:run|go|dash|head\s+off|jump\s+off)"
+    r"(?:\s+now)?|(?:i'?m|i\s+am|we'?re)\s+(?:off|heading\s+(?:off|out)|logging\s+off|out)(?:\s+now)?"
+    r"|(?:that'?s|that\s+is|that\s+was)\s+(?:everything|all\s+from\s+me|it\s+from\s+me)"
+    r"(?:\s+for\s+(?:now|today))?"
+    r"|(?:let'?s|i'?ll|we'?ll)\s+(?:leave\s+it|stop|call\s+it\s+a\s+day)(?:\s+(?:there|here|at\s+that))?"
+    r"|talk\s+(?:to\s+you\s+)?(?:again\s+)?(?:another\s+time|tomorrow|next\s+time))"
+)
 
 _NH_SUBJ = (
     r"(?:that|this|it|you|what\s+you\s+said|(?:that|this|the|your)\s+"
@@ -161,14 +176,20 @@ _NOT_HELPFUL_EN = _en(
     rf"(?:{_NH_SUBJ}\s+)?(?:still\s+|really\s+|just\s+)?{_NH_NEG_DO}\s+(?:really\s+|even\s+)?"
     r"(?:help|work|answer|solve|fix|address|make\s+(?:any\s+)?sense|understand|get\s+it|read)"
     r"(?:\s+(?:me|it|that|this|anything|much|either|at\s+all|my\s+question|the\s+question|what\s+i\s+asked"
+    r"|what\s+i'?m\s+(?:asking|saying)|what\s+i\s+(?:am\s+asking|am\s+saying|mean|meant)"
     r"|my\s+problem|the\s+problem|my\s+issue|the\s+issue))*"
     rf"|{_NH_SUBJ}{_NH_BE_NOT}{_NH_ADV}\s+(?:helpful|useful|relevant|right|correct|accurate|it|helping"
     rf"|working|listening|the\s+(?:right\s+)?answer|{_NH_WHAT_I_ASKED})(?:\s+at\s+all)?"
+    # "you're not understanding me", "you're not getting it"
+    rf"|(?:you|u){_NH_BE_NOT}{_NH_ADV}\s+(?:understanding|getting|reading)"
+    r"(?:\s+(?:me|it|this|that|my\s+question"
+    r"|the\s+question|what\s+i'?m\s+(?:asking|saying)|what\s+i\s+am\s+(?:asking|saying)))?(?:\s+at\s+all)?"
+    r"|(?:you(?:'ve|\s+have)?|u)\s+(?:got|gotten|understood|read)\s+(?:it|that|me|my\s+question)\s+wrong"
     rf"|(?:{_NH_SUBJ}{_NH_BE}{_NH_ADV}\s+|what\s+)?(?:(?:a|an)\s+)?(?:useless|unhelpful|irrelevant|wrong"
     r"|incorrect|inaccurate|nonsense|rubbish|garbage|pointless|off[\s-]topic|not\s+(?:helpful|useful"
     r"|relevant|right|correct|it)|no\s+(?:help|use|good))(?:\s+(?:answer|reply|response))?(?:\s+at\s+all)?"
     rf"|not\s+{_NH_WHAT_I_ASKED}|not\s+the\s+answer\s+i\s+(?:wanted|needed|was\s+looking\s+for)"
-    r"|you\s+misunderstood(?:\s+(?:me|my\s+question))?|no\s+luck|thanks\s+for\s+nothing"
+    r"|you(?:'ve|\s+have)?\s+misunderstood(?:\s+(?:me|my\s+question))?|no\s+luck|thanks\s+for\s+nothing"
     r"|still\s+(?:not\s+(?:working|solved|fixed|resolved)|broken|stuck|the\s+same|does\s*n'?t\s+work"
     r"|does\s+not\s+work|having\s+the\s+(?:same\s+)?(?:issue|problem))|not\s+(?:solved|fixed|resolved)"
     r")"
@@ -177,16 +198,32 @@ _FILLER_EN = _en(
     r"(?:ok+(?:ay+)?|okie|kk?|alright|all\s+right|yes|yeah|yep|yup|sure|oh+|ah+|aha|hm+|um+|uh+|erm"
     r"|lol|ha(?:ha)+|he(?:he)+|xd|wow|oops|please|pls|plz|no|nope|nah)"
 )
-# ":D" and ":P" leave a lone letter once the colon is read as punctuation
-_FILLER_EN_ALONE = _en(r"(?:d|p)")
+# ":D" and ":P" leave a lone letter once the colon is read as punctuation. "I have a question", "can
+# you help me?": announces a question without asking it, so "hi, I have a question" is a greeting;
+# only as a clause of its own ("I have a question about leave" is the question). "I tried that": the
+# lead-in of a complaint ("I tried that, no luck"), nothing by itself
+_FILLER_EN_ALONE = _en(
+    r"(?:d|p|(?:i\s+|i'?ve\s+)?(?:have|got|had)\s+(?:a|one|another|some|a\s+few|two|a\s+couple\s+of)\s+"
+    r"(?:(?:quick|small|little|simple|short)\s+)?(?:question|query|queries|questions|thing\s+to\s+ask)"
+    r"(?:\s+for\s+(?:you|u))?"
+    r"|(?:(?:a\s+)?(?:quick|small|short)\s+)?question(?:\s+for\s+(?:you|u))?"
+    r"|(?:can|could|may)\s+i\s+ask\s+(?:you\s+)?(?:a\s+(?:quick\s+)?question|something|a\s+thing|you)"
+    r"|(?:can|could|would)\s+(?:you|u)\s+help(?:\s+me)?(?:\s+(?:out|with\s+something))?"
+    r"|i\s+(?:need|want|could\s+use)\s+(?:some\s+|a\s+little\s+)?(?:help|assistance)"
+    r"|i\s+(?:already\s+)?tried\s+(?:that|it|this|those)(?:\s+already)?)"
+)
 
 _GREETING_ZH = _zh(
     r"(?:你们好|您们好|你好|您好|大家好|哈喽|哈啰|哈罗|哈咯|嗨喽|嗨|嘿|早安|早上好|上午好|中午好|下午好|晚上好"
     r"|午安|早啊|早呀|在吗|在么|在嘛|在不在|最近好吗|好久不见)"
     # 你好像 "you seem", 早安排 "arrange early": not greetings
-    r"(?!像|排)(?:吗|么)?" + _ZH_PARTICLES + r"(?:askdesk|小助手|助手|机器人)?" + _ZH_PARTICLES
+    r"(?!像|排)(?:吗|么)?" + _ZH_PARTICLES + rf"{_ADDRESSEE}?" + _ZH_PARTICLES
 )
-_GREETING_ZH_ALONE = _zh(r"早+" + _ZH_PARTICLES)
+# 早 alone; 有人在吗 "anyone here?" is the Chinese "anyone there?" (有人吗 alone asks for a person,
+# see _HUMAN_ZH, but after a greeting it is part of the greeting)
+_GREETING_ZH_ALONE = _zh(
+    r"(?:早+|(?:请问)?(?:有人(?:在)?(?:吗|么|嘛)|有没有人在?|有人在不在))" + _ZH_PARTICLES
+)
 _THANKS_ZH = _zh(
     r"(?:非常|十分|万分|太|真的|真是|超级|特别|很|多多)?"
     r"(?:谢谢|谢了|谢啦|多谢|感谢|感恩|感激|唔该|辛苦(?:你|您|你们)?(?:了|啦)|麻烦(?:你|您|你们)?了|劳驾了)"
@@ -197,7 +234,10 @@ _THANKS_ZH = _zh(
 )
 _ACK_ZH = _zh(
     r"(?:明白了?|懂了|知道了|了解了?|收到了?|清楚了|太好了|好极了|很有帮助|有帮助|帮大忙了|帮了大忙|解决了|搞定了"
-    r"|可以了|好用|有用|完美|好棒|太棒了|厉害|原来如此|原来是这样)" + _ZH_PARTICLES
+    r"|可以了|好用|有用|完美|好棒|太棒了|厉害|原来如此|原来是这样"
+    # 问题解决了, 现在可以了, 弄好了 (not 问题解决了吗)
+    r"|(?:问题|这个|那个|现在|已经)+(?:都|也)?(?:已经)?(?:解决|搞定|弄好|修好|好|可以|能用|正常)了(?!吗|么|没)"
+    r"|(?:弄|搞|修|设置)好了(?!吗|么|没)|成功了(?!吗|么|没)|(?:可以|能)用了(?!吗|么|没))" + _ZH_PARTICLES
 )
 _GOODBYE_ZH = _zh(
     r"(?:再见|拜拜|掰掰|白白|回头见|下次见|明天见|改天见|回见|晚安|告辞|下线了|先撤了|先走了|我走了)(?!面|排)"
@@ -205,12 +245,20 @@ _GOODBYE_ZH = _zh(
 )
 # closings that are also ordinary words (先这样做吗? 没有了吗?): only as a clause of their own
 _GOODBYE_ZH_ALONE = _zh(
-    r"(?:先这样子?|就这样子?|没事了|没有了|没了|没问题了|没别的了|没(?:有)?其他(?:的)?(?:问题)?了"
-    r"|没有别的(?:问题)?了|不用了|就这些了?|[拜掰]+|再会|886|88)" + _ZH_PARTICLES
+    r"(?:(?:那|那么|今天|那今天|好|好的)?(?:就先|先|就)这样子?|没事了|没有了|没了|没问题了|没别的了|没(?:有)?其他(?:的)?(?:问题)?了"
+    r"|没有别的(?:问题)?了|不用了|就这些了?|[拜掰]+|再会|886|88"
+    # 今天就到这儿吧, 先到这里, 到此为止
+    r"|(?:那|那么)?(?:今天|今天先|今天就)?(?:就先|先|就)?到(?:这里|这儿|这|此)(?:为止)?"
+    # 下次再聊, 回头再说, 改天聊
+    r"|(?:下次|回头|改天|有空|以后|晚点|晚些|之后|明天|那)(?:再)?(?:聊|谈|说|问|联系)"
+    # 我先闪了, 先溜了, 我去忙了
+    r"|(?:我)?先(?:闪|溜|撤|走|下|下线|去忙|忙)(?:了|啦|咯)|我(?:闪|溜|撤|下线|去忙)(?:了|啦|咯))"
+    + _ZH_PARTICLES
 )
 _NOT_HELPFUL_ZH = _zh(
     r"(?:但是|可是|不过|然而|可|但)?"
-    r"(?:你这个?|你的|这个|那个|这样|这些|这|那|你|它)?(?:回答|答案|回复|答复|解答|办法|方法|建议|链接)?"
+    r"(?:你这个?|你的|这个|那个|这样|这么|那样|这些|这|那|你|它)?(?:回答|答案|回复|答复|解答|办法|方法|建议|链接)?"
+    r"(?:说|讲|答|回答|回|做|弄|搞)?(?:的)?"
     r"(?:根本|完全|真的|真|还是|依然|仍然|都|也|并|一点都|一点也|好像|似乎|确实|实在)*"
     r"(?:(?:没|没有|毫无|没什么|没啥|并没有)(?:用|用处|帮助|帮到(?:我)?|帮上(?:忙)?|效果|意义)"
     r"|(?:还)?(?:没|没有)(?:能)?(?:解决|回答|解答)(?:我的?)?(?:问题|疑问)?"
@@ -218,13 +266,33 @@ _NOT_HELPFUL_ZH = _zh(
     r"|不是(?:这个|这样|那个)(?:意思|问题)?"
     r"|答非所问|所答非所问|文不对题|牛头不对马嘴|驴唇不对马嘴"
     r"|不对|错了|不正确|不准确|不相关|无关|不管用|不好使|不靠谱|不行|用处不大|帮助不大|看不懂|没看懂"
-    r"|(?:理解|搞|弄|答|回答)错了|没(?:有)?(?:理解|明白|懂|听懂|看懂)(?:我的?(?:意思|问题))?"
+    r"|(?:理解|搞|弄|答|回答|听)错了|(?:没|没有|不)(?:理解|明白|懂|听懂|看懂|搞懂|弄懂|搞明白|弄明白|搞清楚|弄清楚|听明白)"
+    r"(?:我的?(?:意思|问题)|我(?:在|想|要)?(?:问|说|讲)(?:的)?(?:是)?(?:什么|啥)?(?:问题|意思)?)?"
     r"|问题(?:还是|依然|仍然)?(?:没|没有)解决)"
     r"(?:啊|呀|吧|呢|哦|嘛|啦|了|的|诶|唉|哎)*"
 )
 _FILLER_ZH_ALONE = _zh(
     r"(?:嗯+|恩+|哦+|噢+|喔+|哈+|呵呵|嘿嘿|嘻嘻|好的?|好吧|行|啊|呀|哎|唉|诶)(?:的|吧|啦|了|哈)*"
+    # a particle left on its own ("bye 啰")
+    r"|(?:呀|啊|哦|喔|噢|啦|了|哈|咯|嘞|吧|啰|喽|哟|呦|嘛)+"
+    # 我有个问题, 想请教一下, 打扰一下: a question announced, not asked (only as a clause of its own)
+    r"|(?:我|我们)?(?:这边|这里)?(?:有|还有)(?:一?个|几个|一些|些|点|一点|件)?(?:小)?(?:问题|事|事情|疑问)"
+    r"(?:想|要)?(?:问|请教|咨询|请问|麻烦你)?(?:一下|下)?"
+    + _ZH_PARTICLES
+    + r"|(?:我|我们)?(?:想|要)?(?:问|请教|咨询|请问)(?:你|您)?(?:一?个|几个|点)?(?:问题|事)?(?:一下|下)?"
+    + _ZH_PARTICLES
+    + r"|打扰(?:一下|下)?(?:了)?|(?:能|可以|能不能)(?:帮|帮帮)(?:我|一下)(?:吗|么|嘛)?"
+    + _ZH_PARTICLES
+    # 这个我试过了: the lead-in of a complaint (这个我试过了，不行), nothing by itself
+    + r"|(?:这个|那个|这|那|你说的)?(?:我)?(?:已经|早就)?(?:都)?(?:试过|做过|弄过)(?:了)?(?:这个|了)?"
+    + _ZH_PARTICLES
 )
+
+# 👎 / 👍 as the whole reply (or next to other units): the answer did not help / landed
+_THUMBS_DOWN = "\ue001"
+_THUMBS_UP = "\ue002"
+_SIGN_NOT_HELPFUL = _zh(_THUMBS_DOWN + "+")
+_SIGN_ACK = _zh(_THUMBS_UP + "+")
 
 _UNITS: tuple[_Unit, ...] = (
     _Unit("greeting", _GREETING_EN, "starter"),
@@ -243,6 +311,8 @@ _UNITS: tuple[_Unit, ...] = (
     _Unit("goodbye", _GOODBYE_ZH_ALONE, "clause"),
     _Unit("not_helpful", _NOT_HELPFUL_ZH, "free"),
     _Unit("filler", _FILLER_ZH_ALONE, "clause"),
+    _Unit("not_helpful", _SIGN_NOT_HELPFUL, "clause"),
+    _Unit("ack", _SIGN_ACK, "clause"),
 )
 
 # Words that can open a sentence right after "hi" / "thanks" with no comma between. A greeting word
@@ -299,6 +369,12 @@ _HUMAN_EN = re.compile(
     r"|\s+(?:available|online|around|here|there)|(?=\s*(?:[,.!?;]|$)))"
     r"|(?:is|are)\s+(?:a|an|any)\s+(?:real\s+|live\s+)?(?:human|person|agent)s?\s+(?:available|online|around)"
     r"|not\s+(?:a|the|this|with\s+(?:a|the))\s+(?:bot|robot|chatbot|machine)\b"
+    # "have someone call me", "can a person from your team contact me?"
+    r"|(?:have|get|can|could|would|will|please\s+have)\s+(?:someone|somebody"
+    r"|a\s+(?:real\s+)?(?:person|human|colleague)|an\s+agent|one\s+of\s+your\s+(?:colleagues|staff|team|agents))"
+    r"(?:\s+from\s+(?:your|the)\s+(?:team|desk|support|service\s+desk|help\s*desk))?\s+(?:please\s+)?"
+    r"(?:contact|call|phone|ring|reach\s+out\s+to|get\s+back\s+to|get\s+in\s+touch\s+with|follow\s+up\s+with)"
+    r"\s+me\b"
     # "human please", "Agent!", "operator": the whole clause is the request
     r"|(?:^|(?<=[,.!?;:]))\s*(?:a\s+|an\s+)?(?:(?:real|live|actual)\s+)?(?:human(?:\s+agent)?|person"
     r"|agent|operator|representative|customer\s+service|live\s+chat|human\s+being)"
@@ -308,7 +384,7 @@ _HUMAN_EN = re.compile(
 # 人工 and 真人 only with a word that makes them a person (人工智能 is AI, 真人面试官 an interviewer)
 _ZH_PERSON = r"(?:(?:人工|真人)(?:客服|服务|坐席|座席|专员)?|客服|接线员)"
 # the desk and its staff are a person to be put through to, but 需要工作人员陪同吗 is a KB question
-_ZH_DESK = r"(?:坐席|座席|专员|服务台|工作人员)"
+_ZH_DESK = r"(?:坐席|座席|专员|专人|服务台|工作人员)"
 _ZH_NOT_A_THING = (
     r"(?!电话|号码|邮箱|热线|地址|时间|几点|在哪|位置|系统|工具|软件|智能|平台|网站|链接|工单|面试|上班)"
 )
@@ -317,13 +393,19 @@ _HUMAN_ZH = re.compile(
     rf"|找(?:一?个|一位|下|一下)?{_ZH_DESK}{_ZH_NOT_A_THING}"
     # not 人工回复: 是人工回复吗 asks whether the bot is a person
     rf"|人工(?:客服|服务|坐席|座席|专员|支持|帮助|帮忙|处理|介入|协助|对话|聊天){_ZH_NOT_A_THING}"
-    rf"|(?:找|要|叫|换|接|呼叫|对接)(?:一?个|一位|位|下|一下)?{_ZH_PERSON}{_ZH_NOT_A_THING}"
+    rf"|(?:找|要|叫|换|接|呼叫|对接)(?:一?个|一位|位|下|一下)?(?:你们|您们)?(?:的)?{_ZH_PERSON}{_ZH_NOT_A_THING}"
+    # 找个人来处理, 叫你们的人出来, 让同事直接联系我
+    r"|找(?:一?个|一位|个)(?:真)?人(?:来)?(?:处理|看看|看一下|解决|跟进|对接|帮(?:我|忙)?(?=[\s,.!?;:。，！？；、]|$))"
+    r"|(?:叫|让)(?:你们|您们)(?:的)?(?:人|负责人|工作人员|同事|客服|主管)出来"
+    r"|(?:让|叫|请|安排)(?:你们|您们)?(?:的)?(?:一?个|一位|位)?(?:同事|工作人员|专人|专员|负责人|人工|真人|客服|人)"
+    r"(?:直接|尽快|马上|赶紧|亲自)?(?:来)?(?:联系|联络|打电话给|回电话?给|回复)我(?!的|们的)"
     r"|(?:联系|联络)(?:一?个|一位)?(?:人工|真人|活人)(?:客服)?"
-    r"|真人(?:客服|服务|对话|沟通|处理|帮|来)|(?:和|跟|与|同)(?:一?个)?(?:真人|活人)(?:聊|说|谈|对话|沟通|交流)"
+    r"|真人(?:客服|服务|对话|沟通|处理|帮|来)"
+    r"|(?:和|跟|与|同)(?:一?个|一位)?(?:真人|活人|真的人|真正的人|人类|人工)(?:说话|讲话|聊天|聊|说|讲|谈|对话|沟通|交流)"
     r"|接线生|接线员|话务员|人工台"
     rf"|{_ZH_PERSON}(?:在吗|在么|在不在|呢|人呢|有人吗)|有(?:没有)?(?:人工|真人|客服)(?:吗|么)?(?=[\s,.!?;:。，！？；、]|$)"
     # 有人吗 "anyone there?" as a clause of its own; 服务台周六有人吗 asks about opening hours
-    r"|(?:^|(?<=[,.!?;:。，！？；、]))\s*(?:请问)?(?:有人(?:在)?吗|有没有人(?:在|(?=[\s,.!?;:。，！？；、]|$)))"
+    r"|(?P<anyone>(?:^|(?<=[,.!?;:。，！？；、]))\s*(?:请问)?(?:有人(?:在)?吗|有没有人(?:在|(?=[\s,.!?;:。，！？；、]|$))))"
     r"|(?:不要|不想|别)(?:跟|和|让)?机器人(?:聊|回答|说|对话|回复)?(?:了|啦|吧)*"
     # the whole clause is 人工 / 真人 / 客服
     rf"|(?:^|(?<=[,.!?;:。，！？；、]))\s*(?:我要|要|请|给我)?(?:人工|真人|活人|{_ZH_PERSON})(?:吧|啊|呀)?"
@@ -358,6 +440,9 @@ _REST_TRIM_END = ",，、;；:：-–—~～ \t\r\n"
 # ---------------------------------------------------------------------------------------------------
 
 _APOSTROPHES = {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"}
+# emoji that say something (every other emoji is a space): a private-use character each, which is
+# neither a separator nor a word character, for the units to match
+_SIGNS = {"\U0001f44e": _THUMBS_DOWN, "\U0001f44d": _THUMBS_UP}
 
 
 def _normalise(message: str) -> tuple[str, list[int]]:
@@ -368,7 +453,9 @@ def _normalise(message: str) -> tuple[str, list[int]]:
     for i, ch in enumerate(message):
         for c in unicodedata.normalize("NFKC", _APOSTROPHES.get(ch, ch)).lower():
             # emoji, symbols, joiners, variation selectors: a space, so "hi👋" is "hi" and a separator
-            if unicodedata.category(c) in ("So", "Sk", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Cc"):
+            if c in _SIGNS:
+                c = _SIGNS[c]
+            elif unicodedata.category(c) in ("So", "Sk", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Cc"):
                 c = " "
             chars.append(c)
             origin.append(i)
@@ -536,6 +623,12 @@ def _human_rest(reader: _Reader, message: str, origin: list[int], m: re.Match[st
     return rest
 
 
+def _greeted(reader: _Reader, end: int) -> bool:
+    """Is text[:end] nothing but social units, a greeting among them?"""
+    kinds = reader.units_cover(0, reader.skip_seps_back(0, end))
+    return kinds is not None and "greeting" in kinds
+
+
 def detect_intent(message: str) -> IntentMatch | None:
     """The social intent of a chat message, or None when it is a question to answer.
 
@@ -550,6 +643,9 @@ def detect_intent(message: str) -> IntentMatch | None:
     reader = _Reader(text)
 
     request = _HUMAN_EN.search(text) or _HUMAN_ZH.search(text)
+    if request is not None and request.groupdict().get("anyone") and _greeted(reader, request.start()):
+        # 你好，有人在吗: "anyone here?" after a greeting is part of the greeting, not a request
+        request = _HUMAN_ZH.search(text, request.end())
     if request is not None:
         return IntentMatch("human", _human_rest(reader, message, origin, request))
 

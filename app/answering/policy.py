@@ -81,6 +81,8 @@ def decide(result: SearchResult, t: Thresholds) -> Decision:
         rivals = [h for h in hits[1:] if h.key != top.key]
         close = _suggest(rivals, t, floor=max(t.suggest_min, top.confidence - t.suggest_margin))
         return Decision("faq", [top], top.confidence, close)
-    context = [top] + [h for h in usable[1:] if h.confidence >= t.context_min]
-    suggestions = _suggest(hits, t, floor=t.suggest_min)
-    return Decision("rag", context[: t.context_k], top.confidence, suggestions)
+    context = ([top] + [h for h in usable[1:] if h.confidence >= t.context_min])[: t.context_k]
+    # the passages the answer cites are its sources already: offer the other candidates
+    used = {h.key for h in context}
+    suggestions = _suggest([h for h in hits if h.key not in used], t, floor=t.suggest_min)
+    return Decision("rag", context, top.confidence, suggestions)

@@ -121,6 +121,13 @@ class Retriever:
             self._checked_at = time.monotonic()
             return self._index
 
+    def entry_terms(self, key: str) -> frozenset[str] | None:
+        """Every lexical token of a FAQ entry (question, related questions, answer); None for a
+        document section or an entry not in the current snapshot."""
+        index = self.refresh()
+        e = index.key_to_idx.get(key)
+        return None if e is None else index.faq_terms.get(e)
+
     # --- search ------------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None) -> SearchResult:
         query = (query or "").strip()

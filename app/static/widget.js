@@ -28,7 +28,8 @@
       helpful: "Helpful", unhelpful: "Not helpful", thanks: "Thanks for your feedback.",
       comment: "What was missing? (optional)", sendFeedback: "Send feedback", handoff: "Talk to a person",
       handoffBusy: "Contacting the service desk…", handoffDone: "Your question was passed to the service desk. Reference:",
-      ticket: "Open the ticket", you: "You", bot: "AskDesk",
+      ticket: "Open the ticket", you: "You", bot: "AskDesk", didYouMean: "Did you mean:",
+      handoffAsk: "I want to talk to a person",
       errUnreachable: "AskDesk can't be reached right now. Check your connection and try again in a moment.",
       errRate: "Too many questions in a short time. Please wait a moment and try again.",
       errOrigin: "This page isn't allowed to use AskDesk. Ask your intranet team to add it to the widget's allowed sites.",
@@ -44,7 +45,7 @@
       typing: "正在查找…", helpful: "有帮助", unhelpful: "没帮助", thanks: "感谢你的反馈。",
       comment: "哪里不够好？（选填）", sendFeedback: "提交反馈", handoff: "转人工",
       handoffBusy: "正在联系服务台…", handoffDone: "你的问题已转给服务台。工单编号：", ticket: "查看工单",
-      you: "你", bot: "AskDesk",
+      you: "你", bot: "AskDesk", didYouMean: "你是不是想问：", handoffAsk: "我想转人工",
       errUnreachable: "暂时无法连接 AskDesk，请检查网络后稍后再试。",
       errRate: "提问太频繁了，请稍等片刻再试。",
       errOrigin: "此页面未被允许使用 AskDesk，请联系内网管理员把它加入允许的网站。",
@@ -60,7 +61,7 @@
       typing: "正在查找…", helpful: "有幫助", unhelpful: "沒幫助", thanks: "感謝你的回饋。",
       comment: "哪裡不夠好？（選填）", sendFeedback: "送出回饋", handoff: "轉真人客服",
       handoffBusy: "正在聯絡服務台…", handoffDone: "你的問題已轉給服務台。工單編號：", ticket: "查看工單",
-      you: "你", bot: "AskDesk",
+      you: "你", bot: "AskDesk", didYouMean: "你是不是想問：", handoffAsk: "我想轉真人客服",
       errUnreachable: "暫時無法連線 AskDesk，請檢查網路後稍後再試。",
       errRate: "提問太頻繁了，請稍候片刻再試。",
       errOrigin: "此頁面未獲准使用 AskDesk，請聯絡內網管理員把它加入允許的網站。",
@@ -179,7 +180,18 @@ summary{cursor:pointer;color:#1f2328}
 .fbform{display:flex;gap:6px;width:100%}
 .fbform input{flex:1;min-width:0;border:1px solid #8c959f;border-radius:6px;padding:4px 8px;font-size:13px;font-family:inherit;color:#1f2328;background:#fff}
 .ref{margin-top:8px;padding:8px 10px;background:#ddf4ff;border:1px solid #54aeff;border-radius:8px;color:#0a3069}
-.ref strong{font-family:ui-monospace,Consolas,monospace}
+.ref strong{font-family:ui-monospace,Consolas,monospace;white-space:nowrap}
+.ref:focus{outline:3px solid #1f6feb;outline-offset:2px}
+.msg.ticket-only{padding:0;background:transparent}.ticket-only .ref{margin-top:0}
+.dym{margin-top:8px}
+.dym p{margin:0 0 4px;color:#57606a;font-size:12px}
+.dym-list{display:flex;flex-wrap:wrap;gap:6px}
+.dym .chip{max-width:100%;text-align:left;overflow-wrap:anywhere}
+.bar{display:flex;justify-content:flex-end;padding:4px 10px 0;border-top:1px solid #d0d7de;background:#fff}
+.bar+form{border-top:0;padding-top:4px}
+.person{display:inline-flex;align-items:center;gap:4px;border:0;border-radius:6px;background:transparent;color:var(--link);padding:3px 6px;font-size:13px;line-height:1.3;font-family:inherit;cursor:pointer;text-decoration:underline;text-underline-offset:2px}
+.person:hover{background:#eaeef2}.person:disabled{color:#57606a;text-decoration:none;cursor:default}
+.person svg{width:16px;height:16px;fill:currentColor;flex:none}
 .suggest{padding:0 14px 10px;display:flex;flex-wrap:wrap;gap:6px}
 .suggest[hidden]{display:none}
 .suggest p{width:100%;margin:0;color:#57606a;font-size:12px}
@@ -221,6 +233,7 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
   const ICON_CLOSE = "M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7 4.3 4.3l6.3 6.3 6.3-6.3z";
   const ICON_UP = "M1 21h4V9H1v12zm22-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.5-1.1L14.2 1 7.6 7.6C7.2 8 7 8.5 7 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z";
   const ICON_DOWN = "M15 3H6c-.8 0-1.5.5-1.8 1.2l-3 7.1c-.1.2-.2.5-.2.7v2a2 2 0 0 0 2 2h6.3l-1 4.6v.3c0 .4.2.8.5 1.1l1 1 6.6-6.6c.4-.4.6-.9.6-1.4V5a2 2 0 0 0-2-2zm4 0v12h4V3h-4z";
+  const ICON_PERSON = "M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm0 2c-3.3 0-8 1.7-8 5v1h16v-1c0-3.3-4.7-5-8-5z";
   const ICON_RESET = "M12 5V1L7 6l5 5V7a5 5 0 1 1-5 5H5a7 7 0 1 0 7-7z";
 
   // --- light Markdown: paragraphs, line breaks, - / 1. lists, **bold**, `code`, [n] citations
@@ -273,8 +286,9 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
   }
 
   // --- the widget
-  let host, shadow, root, launcher, panel, log, form, input, sendBtn, suggest;
+  let host, shadow, root, launcher, panel, log, form, input, sendBtn, suggest, personBtn;
   let busy = false;
+  let handoffPending = false; // a ticket is being opened from the "talk to a person" action
   let inflight = null; // AbortController of the running request
   let lastFocus = null;
   let queued = null;
@@ -295,12 +309,15 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
     input.value = cfg.question;
     sendBtn = h("button", { type: "submit", class: "send" }, T.send);
     form = h("form", { onsubmit: (e) => { e.preventDefault(); submit(); } }, input, sendBtn);
+    // "talk to a person", always there: opens a ticket for this conversation
+    personBtn = h("button", { type: "button", class: "person" }, icon(ICON_PERSON), h("span", null, T.handoff));
+    personBtn.addEventListener("click", talkToPerson);
     panel = h("div", { class: "panel", id: "askdesk-panel", role: "dialog", "aria-modal": "true", "aria-labelledby": titleId,
       hidden: true, onkeydown: onPanelKey },
       h("header", null, h("h2", { id: titleId }, cfg.title),
         h("button", { type: "button", class: "icon", "aria-label": T.reset, title: T.reset, onclick: reset }, icon(ICON_RESET)),
         h("button", { type: "button", class: "icon close", "aria-label": T.close, title: T.close, onclick: () => close() }, icon(ICON_CLOSE))),
-      log, suggest, form);
+      log, suggest, h("div", { class: "bar" }, personBtn), form);
     root.append(panel, launcher);
     shadow.append(root);
     document.body.append(host);
@@ -374,8 +391,10 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
   }
 
   // (re)draws a bot message from its record: text, sources, feedback, handoff
+  const QUIET = new Set(["no_answer", "chitchat", "handoff"]); // modes shown without sources
+
   function fillBot(el, m) {
-    const sources = m.mode === "no_answer" ? [] : m.sources || [];
+    const sources = QUIET.has(m.mode) ? [] : m.sources || [];
     const uid = (m.message_id || randomId()).replace(/[^A-Za-z0-9_-]/g, "");
     const items = new Map();
     const cite = (n) => {
@@ -386,9 +405,11 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
     };
     const parts = [h("span", { class: "sr" }, T.bot + ": ")];
     if (m.pending && !m.text) parts.push(h("div", { class: "typing" }, T.typing));
-    const text = h("div", { class: "text" });
-    text.append(markdown(m.text || "", cite));
-    parts.push(text);
+    if (m.text || !m.ticket) { // a ticket opened from the "talk to a person" action has no text of its own
+      const text = h("div", { class: "text" });
+      text.append(markdown(m.text || "", cite));
+      parts.push(text);
+    }
     if (sources.length && !m.pending) {
       const ol = h("ol");
       for (const s of sources) {
@@ -401,10 +422,20 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
       }
       parts.push(h("div", { class: "sources" }, h("h3", null, T.sources), ol));
     }
+    if (!m.pending && m.suggestions && m.suggestions.length) parts.push(didYouMean(m.suggestions, uid));
     if (!m.pending) parts.push(actions(m));
     el.replaceChildren(...parts);
     el.classList.toggle("error", !!m.error);
+    el.classList.toggle("ticket-only", !m.text && !!m.ticket);
     el.setAttribute("aria-busy", m.pending ? "true" : "false");
+  }
+
+  // "did you mean": each entry is a button that asks its question in this conversation
+  function didYouMean(suggestions, uid) {
+    const id = `askdesk-dym-${uid}`;
+    return h("div", { class: "dym", role: "group", "aria-labelledby": id }, h("p", { id }, T.didYouMean),
+      h("div", { class: "dym-list" }, suggestions.map((s) =>
+        h("button", { type: "button", class: "chip dym-chip", onclick: () => ask(s.question) }, s.question))));
   }
 
   function showSource(li) {
@@ -419,7 +450,7 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
 
   function actions(m) {
     const box = h("div", { class: "actions" });
-    if (m.message_id && !m.error) {
+    if (m.message_id && !m.error && m.mode !== "chitchat" && m.mode !== "handoff") {
       if (m.feedback) box.append(h("span", { class: "note", role: "status" }, T.thanks));
       else {
         // icons, not emoji: intranet PCs often have no colour-emoji font
@@ -441,12 +472,14 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
     if (m.handoff && !m.ticket) {
       box.append(h("button", { type: "button", class: "chip handoff", onclick: (e) => requestHandoff(m, e.currentTarget) }, T.handoff));
     }
-    const wrap = h("div", null, box);
+    const wrap = h("div", null, box.childNodes.length ? box : null);
     if (m.ticket) {
       const t = m.ticket;
       const safeUrl = /^https?:\/\//i.test(t.ticket_url || "") ? t.ticket_url : null;
-      wrap.append(h("div", { class: "ref", role: "status" }, T.handoffDone + " ", h("strong", { class: "reference" }, t.reference || "—"),
-        t.contact ? h("div", null, t.contact) : null,
+      const contact = t.contact && !(m.text || "").includes(t.contact) ? t.contact : null; // said once is enough
+      wrap.append(h("div", { class: "ref", role: "status", tabindex: "-1" }, T.handoffDone + " ",
+        h("strong", { class: "reference" }, t.reference || "—"),
+        contact ? h("div", null, contact) : null,
         safeUrl ? h("div", null, h("a", { href: safeUrl, target: "_blank", rel: "noopener noreferrer" }, T.ticket)) : null));
     }
     return box.childNodes.length || m.ticket ? wrap : "";
@@ -458,7 +491,7 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
   }
 
   class WidgetError extends Error {
-    constructor(kind, detail) { super(detail || kind); this.kind = kind; }
+    constructor(kind, detail, status) { super(detail || kind); this.kind = kind; this.status = status; }
   }
 
   // a cross-origin refusal and a dead server look the same to fetch (TypeError); a no-cors probe of
@@ -485,7 +518,7 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
       try { err = (await res.json()).error || {}; } catch { /* not JSON */ }
       const kind = res.status === 429 ? "rate" : res.status === 403 ? "origin"
         : err.code === "invalid_identity_token" ? "identity" : res.status === 401 ? "key" : "server";
-      throw new WidgetError(kind, err.message);
+      throw new WidgetError(kind, err.message, res.status);
     }
     return res;
   }
@@ -523,7 +556,9 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
     if (text && !busy) { input.value = ""; ask(text); }
   }
 
-  async function ask(text) {
+  // focusTicket: when the answer carries a ticket reference, move focus to it (the user asked for a
+  // person through the "talk to a person" action, not by typing)
+  async function ask(text, { focusTicket = false } = {}) {
     text = String(text || "").trim().slice(0, 4000);
     if (!text) return;
     if (!panel) { queued = text; return; } // called before the page finished loading
@@ -531,6 +566,7 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
     open();
     busy = true;
     sendBtn.disabled = true;
+    syncBar();
     const um = { role: "user", text };
     conv.messages.push(um);
     log.append(renderMessage(um));
@@ -551,6 +587,7 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
       await readSSE(res, (event, d) => {
         if (event === "sources") {
           if (d.session_id) conv.session_id = d.session_id;
+          syncBar();
           m.message_id = d.message_id;
           m.mode = d.mode;
           m.sources = d.sources;
@@ -567,7 +604,9 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
           finished = true;
           conv.session_id = d.session_id || conv.session_id;
           Object.assign(m, { text: d.answer, mode: d.mode, sources: trimSources(d.sources), message_id: d.message_id,
-            handoff: d.handoff || null, pending: false });
+            handoff: d.handoff || null, suggestions: trimSuggestions(d.suggestions), pending: false });
+          // mode "handoff": the service opened the ticket already; an offer has no reference yet
+          if (d.handoff && d.handoff.reference) m.ticket = ticketOf(d.handoff);
         } else if (event === "error") {
           finished = true;
           conv.session_id = d.session_id || conv.session_id;
@@ -583,11 +622,84 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
       if (inflight === ctrl) inflight = null;
       busy = false;
       if (sendBtn) sendBtn.disabled = false;
+      syncBar();
     }
     m.pending = false;
     save();
     fillBot(el, m);
     log.scrollTop = log.scrollHeight;
+    if (m.ticket) revealTicket(m, focusTicket);
+  }
+
+  function trimSuggestions(list) {
+    return (Array.isArray(list) ? list : []).filter((s) => s && typeof s.question === "string" && s.question.trim())
+      .slice(0, 5).map((s) => ({ id: s.id, kind: s.kind, question: s.question.trim().slice(0, 300) }));
+  }
+
+  function ticketOf(t) {
+    return { reference: t.reference, ticket_url: t.ticket_url || null, contact: t.contact || "" };
+  }
+
+  // scrolls the log so a message's ticket reference is in view; focus moves there when asked
+  function revealTicket(m, focus) {
+    const el = elOf.get(m);
+    const ref = el && el.querySelector(".ref");
+    if (!ref || !log) return;
+    const r = ref.getBoundingClientRect(), l = log.getBoundingClientRect();
+    if (r.bottom > l.bottom) log.scrollTop += r.bottom - l.bottom + 14;
+    else if (r.top < l.top) log.scrollTop -= l.top - r.top + 14;
+    if (focus) ref.focus({ preventScroll: true });
+  }
+
+  function syncBar() {
+    if (!personBtn) return;
+    // with no session yet, the action asks through the chat, which waits for the answer in flight
+    personBtn.disabled = handoffPending || (busy && !conv.session_id);
+    personBtn.lastChild.textContent = handoffPending ? T.handoffBusy : T.handoff;
+  }
+
+  // the always-there "talk to a person" action
+  async function talkToPerson() {
+    if (handoffPending) return;
+    const msgs = conv.messages;
+    const lastUser = msgs.map((x) => x.role).lastIndexOf("user");
+    let lastTicket = -1;
+    msgs.forEach((x, i) => { if (x.ticket) lastTicket = i; });
+    if (lastTicket >= 0 && lastTicket > lastUser) { revealTicket(msgs[lastTicket], true); return; } // nothing new since
+    if (!conv.session_id) { ask(T.handoffAsk, { focusTicket: true }); return; } // the service opens the ticket
+    const last = msgs[msgs.length - 1];
+    if (last && last.role === "bot" && last.handoff && !last.ticket && last.message_id && !last.pending) {
+      const el = elOf.get(last);
+      requestHandoff(last, el && el.querySelector("button.handoff")); // the offer on screen turns into the reference
+      return;
+    }
+    const about = [...msgs].reverse().find((x) => x.role === "bot" && x.message_id && !x.pending); // its sources and language
+    const mine = conv;
+    handoffPending = true;
+    syncBar();
+    try {
+      const res = await post("/api/handoff", { session_id: conv.session_id, message_id: about ? about.message_id : undefined,
+        user_token: userToken || undefined });
+      const t = await res.json();
+      if (conv !== mine || !panel) return; // the conversation was reset meanwhile
+      const m = { role: "bot", text: "", pending: false, ticket: ticketOf(t) };
+      conv.messages.push(m);
+      save();
+      log.append(renderMessage(m));
+      revealTicket(m, true);
+    } catch (e) {
+      if (conv !== mine || !panel) return;
+      if (e.status === 404) { // the service no longer knows this session: ask in a new one
+        conv.session_id = null;
+        save();
+        handoffPending = false;
+        ask(T.handoffAsk, { focusTicket: true });
+        return;
+      }
+      notice(T[ERR_TEXT[e.kind] || "errServer"]);
+    } finally {
+      if (conv === mine) { handoffPending = false; syncBar(); } // a reset cleared it already
+    }
   }
 
   function trimSources(sources) {
@@ -612,15 +724,24 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
   }
 
   async function requestHandoff(m, button) {
+    if (handoffPending) return;
+    const mine = conv;
+    handoffPending = true;
+    syncBar();
     if (button) { button.disabled = true; button.textContent = T.handoffBusy; }
     try {
       const res = await post("/api/handoff", { session_id: conv.session_id, message_id: m.message_id || undefined,
         user_token: userToken || undefined });
-      m.ticket = await res.json();
+      m.ticket = ticketOf(await res.json());
+      if (conv !== mine) return; // the conversation was reset meanwhile
       rerender(m);
+      revealTicket(m, true);
     } catch (e) {
+      if (conv !== mine) return;
       if (button) { button.disabled = false; button.textContent = T.handoff; }
       notice(T[ERR_TEXT[e.kind] || "errServer"]);
+    } finally {
+      if (conv === mine) { handoffPending = false; syncBar(); }
     }
   }
 
@@ -636,6 +757,8 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
     if (inflight) inflight.abort();
     conv = { session_id: null, messages: [], open: isOpen() };
     save();
+    handoffPending = false;
+    syncBar();
     renderAll();
     input.focus();
   }
@@ -644,7 +767,7 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
     if (inflight) inflight.abort();
     if (lastFocus && isOpen() && document.contains(lastFocus)) lastFocus.focus();
     host && host.remove();
-    host = shadow = root = launcher = panel = log = form = input = sendBtn = suggest = null;
+    host = shadow = root = launcher = panel = log = form = input = sendBtn = suggest = personBtn = null;
     delete window.AskDesk;
   }
 

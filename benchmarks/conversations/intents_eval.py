@@ -1,12 +1,17 @@
 """The intent rules (app/answering/intents.py) on the labelled set evals/datasets/intents.jsonl
 (written without sight of the rules): per intent and language, precision and recall with Wilson 95%
-intervals, overall accuracy, every mistake listed, and the time per message.
+intervals, overall accuracy, the mistakes listed (dev half only by default), and the time per message.
 
-    python benchmarks/conversations/intents_eval.py
+    python benchmarks/conversations/intents_eval.py [--half dev|test|all] [--no-mistakes]
+
+The set is split by id number for held-out work: odd ids (i-0001, i-0003, ...) are the DEV half the
+rules may be tuned on, even ids the TEST half that is only measured. The test half's mistakes are not
+listed unless --show-test-mistakes is given, so tuning cannot look at them by accident.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -16,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from app.answering.intents import detect_intent  # noqa: E402
-from app.lang import warm_up  # noqa: E402
-from benchmarks.retrieval.eval_packs import wilson  # noqa: E402
+from app.answering.intents import detect_intent
+from app.lang import warm_up
+from benchmarks.retrieval.eval_packs import wilson
 
 INTENTS = ("greeting", "thanks", "goodbye", "human", "not_helpful", "none")
 
@@ -38,8 +43,33 @@ def _ci(k: int, n: int) -> str:
     return f"{k}/{n} = {k / n if n else float('nan'):.3f} [{lo:.2f}, {hi:.2f}]"
 
 
-def main() -> None:
-    rows = [json.loads(x) for x in (ROOT / "evals/datasets/intents.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+def _half(row_id: str) -> str:
+    """The half a row is in: dev for an odd id number (i-0001), test for an even one (i-0002)."""
+    return "dev" if int(row_id.rsplit("-", 1)[1]) % 2 else "test"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--half", choices=("dev", "test", "all"), default="all", help="odd ids: dev, even ids: test"
+    )
+    ap.add_argument("--no-mistakes", action="store_true", help="do not list the mistakes")
+    ap.add_argument("--show-test-mistakes", action="store_true", help="list mistakes of the test half too")
+    args = ap.parse_args(argv)
+    rows = [
+        json.loads(x)
+        for x in (ROOT / "evals/datasets/intents.jsonl").read_text(encoding="utf-8").splitlines()
+        if x.strip()
+    ]
+    if args.half != "all":
+        rows = [r for r in rows if _half(r["id"]) == args.half]
+    # the test half is held out: its mistakes are listed only on request (with --half all too)
+    listed = (
+        [r for r in rows if args.show_test_mistakes or _half(r["id"]) == "dev"]
+        if not args.no_mistakes
+        else []
+    )
+    print(f"half: {args.half} ({len(rows)} rows)")
     warm_up()
     t0 = time.perf_counter()
     preds = [predict(r["text"]) for r in rows]
@@ -53,11 +83,19 @@ def main() -> None:
     for it in INTENTS:
         tp = sum(p == it and r["intent"] == it for p, r in zip(preds, rows, strict=True))
         print(f"{it:12s} {_ci(tp, preds.count(it)):32s} {_ci(tp, sum(r['intent'] == it for r in rows))}")
-    confusion = Counter((r["intent"], p) for p, r in zip(preds, rows, strict=True) if p != r["intent"])
-    print("\nmistakes (gold -> predicted):", dict(confusion))
-    for p, r in zip(preds, rows, strict=True):
-        if p != r["intent"]:
-            print(f"  {r['id']} [{r['lang']}] {r['text']!r}: {r['intent']} -> {p}")
+    shown = {id(r) for r in listed}
+    mistakes = [(p, r) for p, r in zip(preds, rows, strict=True) if p != r["intent"] and id(r) in shown]
+    if not listed:
+        print(f"\n{len(rows) - ok} mistakes (not listed)")
+        return
+    hidden = len(rows) - ok - len(mistakes)
+    confusion = Counter((r["intent"], p) for p, r in mistakes)
+    print(
+        f"\nmistakes (gold -> predicted){f', {hidden} of the test half not listed' if hidden else ''}:",
+        dict(confusion),
+    )
+    for p, r in mistakes:
+        print(f"  {r['id']} [{r['lang']}] {r['text']!r}: {r['intent']} -> {p}")
 
 
 if __name__ == "__main__":

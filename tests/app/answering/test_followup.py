@@ -40,3 +40,14 @@ def test_a_rewrite_must_keep_the_new_message_and_not_repeat_an_earlier_turn():
     assert not keeps_the_message("VPN 连不上怎么办", "那海外呢？", history)  # the earlier question again
     assert not keeps_the_message("How many days of annual leave do I get?", "and for contractors on site?", history)
     assert keeps_the_message("海外 VPN 连不上怎么办", "那海外呢？", history)
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["另外想問，年假一年總共有幾天", "and can I carry unused ones over?", "另外出差坐高铁可以买一等座吗",
+     "also, how do I book a meeting room for Friday?",
+     "also outlook says my mailbox is almost full, how big is it supposed to be?"],
+)  # fmt: skip
+def test_an_opener_in_front_of_a_question_with_its_own_subject_stands_alone(message):
+    # topic switches in the labelled conversations start with 另外 / 还有 / also
+    assert history_need(message) == "none"
