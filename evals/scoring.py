@@ -38,6 +38,8 @@ from evals import metrics as M
 from evals.cases import EXPECTED_INTENT, EXPECTED_MODE, QUESTION_KINDS, STANDALONE_KINDS, TURN_KINDS
 
 RETRIEVAL_KEYS = ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@10")
+# answers written from the passages: by the LLM (rag) or quoted from them (extract, no LLM)
+WRITTEN_MODES = ("rag", "extract")
 # modes whose text is fixed (no LLM): a standalone turn must get the very same text as a fresh session
 FIXED_TEXT_MODES = ("faq", "no_answer", "chitchat")
 DEAD_END_K = 3  # a gold entry this high in search, yet no answer and nothing suggested: a dead end
@@ -97,7 +99,7 @@ def score_record(
             g["det_correct"] = g.get("faq_correct")
         else:
             g["det_correct"] = False
-        if mode not in ("faq", "rag") and gold:  # no direct answer: did it at least offer the entry?
+        if mode not in ("faq", *WRITTEN_MODES) and gold:  # no direct answer: did it at least offer the entry?
             g["suggested_correct"] = _any_gold([x.get("id") for x in c.get("suggestions") or []], gold)
     if answerable is not None or expected_mode:
         # a curated answer shown verbatim that is not the gold entry, or given to a non-question
@@ -131,7 +133,7 @@ def score_record(
         if answerable is False:
             g["det_fresh_correct"] = fd == "no_answer"
         elif answerable and gold:
-            g["det_fresh_correct"] = fd in ("faq", "rag") and _any_gold([f.get("top")], gold)
+            g["det_fresh_correct"] = fd in ("faq", *WRITTEN_MODES) and _any_gold([f.get("top")], gold)
     rec["grade"] = g
     return rec
 
@@ -141,7 +143,7 @@ def _grade_answerable(rec: dict, c: dict, gold: list[str], g: dict, embed, judge
     if mode == "faq":
         g["faq_correct"] = A.faq_source_correct(c.get("sources") or [], gold) if gold else None
         g["correct"] = g["faq_correct"]
-    elif mode == "rag":
+    elif mode in WRITTEN_MODES:  # the LLM's answer or a quote of the passages: graded alike
         text = c.get("answer") or ""
         if rec.get("expected_answer") or rec.get("key_facts"):
             cont = A.key_fact_containment(text, rec.get("expected_answer", ""), rec.get("key_facts"))
@@ -174,7 +176,7 @@ def batched_embed(records: list[dict], embed: Callable[[list[str]], Sequence]) -
         {
             A.to_simplified(t)
             for r in records
-            if (r.get("chat") or {}).get("mode") == "rag" and r.get("expected_answer")
+            if (r.get("chat") or {}).get("mode") in WRITTEN_MODES and r.get("expected_answer")
             for t in ((r["chat"].get("answer") or ""), r["expected_answer"])
         }
     )
@@ -249,7 +251,8 @@ def aggregate(records: list[dict]) -> dict:
     for r in chats:
         modes[r["chat"]["mode"]] = modes.get(r["chat"]["mode"], 0) + 1
     g = [r["grade"] for r in graded]
-    rag = [x for r, x in zip(graded, g, strict=True) if r["chat"]["mode"] == "rag" and r.get("answerable")]
+    # "rag_*": answers written from passages, by the LLM (rag) or quoted (extract)
+    rag = [x for r, x in zip(graded, g, strict=True) if r["chat"]["mode"] in WRITTEN_MODES and r.get("answerable")]
     # abstention is about questions: a "thanks" is labelled unanswerable but is not one
     lab = [r for r in graded if r.get("answerable") is not None and _is_question(r)]
     answers = {

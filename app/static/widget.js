@@ -160,6 +160,8 @@ h2{flex:1;margin:0;font-weight:600;font-size:16px;line-height:1.3;font-family:in
 .bot.error{background:#fff1e5;color:#6b2a00;border:1px solid #f0b37e}
 .text p{margin:0 0 8px}.text p:last-child{margin-bottom:0}
 .text ul,.text ol{margin:0 0 8px;padding-left:20px}
+.text blockquote{margin:0 0 8px;padding:6px 10px;border-left:3px solid #8c959f;background:#ffffff;color:#24292f;border-radius:0 6px 6px 0}
+.text blockquote:last-child{margin-bottom:0}
 .text code{font:13px/1.4 ui-monospace,SFMono-Regular,Consolas,monospace;background:#e6e8eb;padding:1px 4px;border-radius:4px}
 .typing{color:#57606a;font-style:italic}
 a{color:var(--link)}.user a{color:inherit}
@@ -255,11 +257,22 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
     for (const block of blocks) {
       const lines = block.split("\n").filter((l) => l.trim() !== "");
       if (!lines.length) continue;
-      const bullet = /^\s*[-*•]\s+/, numbered = /^\s*\d+[.)、]\s+/;
+      const bullet = /^\s*[-*•]\s+/, numbered = /^\s*\d+[.)、]\s+/, quote = /^\s*>\s?/;
       let i = 0;
       while (i < lines.length) {
         const kind = bullet.test(lines[i]) ? "ul" : numbered.test(lines[i]) ? "ol" : null;
-        if (kind) {
+        if (quote.test(lines[i])) {
+          // an extractive answer quotes the knowledge base verbatim: shown as a quote
+          const q = h("blockquote");
+          let first = true;
+          while (i < lines.length && quote.test(lines[i])) {
+            if (!first) q.append(h("br"));
+            inline(q, lines[i].replace(quote, ""), cite);
+            first = false;
+            i++;
+          }
+          frag.append(q);
+        } else if (kind) {
           const listEl = h(kind);
           const pat = kind === "ul" ? bullet : numbered;
           while (i < lines.length && pat.test(lines[i])) {
@@ -272,7 +285,7 @@ textarea{flex:1;resize:none;height:42px;max-height:120px;border:1px solid #8c959
         } else {
           const p = h("p");
           let first = true;
-          while (i < lines.length && !bullet.test(lines[i]) && !numbered.test(lines[i])) {
+          while (i < lines.length && !bullet.test(lines[i]) && !numbered.test(lines[i]) && !quote.test(lines[i])) {
             if (!first) p.append(h("br"));
             inline(p, lines[i].replace(/^#{1,6}\s+/, ""), cite);
             first = false;

@@ -343,3 +343,85 @@ def test_chitchat_has_no_sources_or_thumbs(askdesk_service, page, artifacts):
     expect(bubble.locator(".text")).to_have_text(done["answer"])
     expect(bubble.locator(".sources, .fb-up, .fb-down, .dym, .ref")).to_have_count(0)
     assert not page.page_errors
+
+
+# --- the session that once answered every message with its first answer (issue: conversations)
+
+BUG_SESSION = ["VPN 连不上怎么办", "How many days of annual leave do I get?", "do we have a sabbatical program?",
+               "我想转人工", "年假有多少天？"]  # fmt: skip
+
+
+def test_the_session_that_repeated_its_first_answer_replayed_in_the_widget(askdesk_service, page, artifacts):
+    """One widget session, five messages: each question is answered as the first message of a new
+    session would be (same mode and first source, asked through the API without a session), the
+    request for a person opens a ticket, and 年假有多少天 gets suggestions instead of the maternity
+    entry verbatim."""
+    import httpx
+
+    open_demo(page, askdesk_service)
+    launch(page)
+    got = []
+    for text in BUG_SESSION:
+        with page.expect_response(lambda r: r.url.endswith("/api/chat")) as resp:
+            ask(page, text)
+        got.append(done_event(resp.value.text()))
+    assert len({d["session_id"] for d in got}) == 1  # one session throughout
+    h = {"Authorization": f"Bearer {askdesk_service.exempt_key}"}
+    for text, d in zip(BUG_SESSION, got, strict=True):
+        if text == "我想转人工":
+            assert d["mode"] == "handoff" and d["handoff"]["reference"], d
+            continue
+        fresh = httpx.post(f"{askdesk_service.url}/api/chat", headers=h, json={"message": text}, timeout=300).json()
+        first = lambda a: [s["id"] for s in a["sources"]][:1]  # noqa: E731
+        assert (d["mode"], first(d)) == (fresh["mode"], first(fresh)), (text, d["mode"], fresh["mode"])
+    assert got[1]["mode"] == "faq" and got[1]["sources"][0]["id"] == "hr-leave-001"
+    assert got[2]["mode"] == "no_answer"
+    assert got[4]["mode"] != "faq" and "hr-leave-007" in [s["id"] for s in got[4]["suggestions"]]
+    expect(page.locator(".msg.bot").last.locator(".dym .chip")).to_have_count(len(got[4]["suggestions"]))
+    shot(page, artifacts, "bug-session-replayed")
+    assert not page.page_errors
+
+
+# --- extractive answers: the quote is shown as a quote, with its citation and source
+
+PER_DIEM = ("Per-diem covers meals and incidentals. Tier 1 cities (Beijing, Shanghai, Shenzhen, Guangzhou): "
+            "RMB 200 per day. Tier 2 cities: RMB 150 per day. Other locations: RMB 100 per day.")  # fmt: skip
+ONBOARDING = "请在入职当天 9:30 到上海总部 8 楼前台报到（深圳办公室为 5 楼前台），HR 同事会带你领取工牌并办理入职手续。"
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "title", "section", "passage", "name"),
+    [
+        ("What is the per-diem in tier 1 cities?", "en", "Travel Policy", "Per-diem rates", PER_DIEM, "extract-en"),
+        ("入职第一天几点到哪里报到？", "zh-Hans", "新员工入职指南", "入职第一天", ONBOARDING, "extract-zh"),
+    ],
+)  # fmt: skip
+def test_an_extractive_answer_is_shown_as_a_quote_with_its_source(askdesk_service, page, artifacts, question, lang,
+                                                                   title, section, passage, name):  # fmt: skip
+    """The `done` event is served (page.route): its text is what app/answering/extract.py makes of
+    the passage, so the widget draws exactly what the service would send for mode "extract"."""
+    from app.answering.extract import Passage, extract_answer
+
+    ex = extract_answer(question, [Passage(1, title, section, passage, "doc", 0.9)], lang)
+    assert ex is not None
+    src = {"n": 1, "id": f"docs/x.md#{section}", "kind": "doc", "title": title, "source": "docs/x.md",
+           "section": section, "page": None, "snippet": passage[:120], "score": 0.9}  # fmt: skip
+    done = {"session_id": "s-x", "message_id": "m-x", "answer": ex.text, "mode": "extract", "confidence": 0.9,
+            "lang": lang, "sources": [src], "handoff": None, "reasoning": None, "backend": None,
+            "rewritten_query": None, "latency_ms": {"total": 5.0}, "usage": None, "suggestions": [], "intent": None}  # fmt: skip
+    events = [("sources", {"mode": "rag", "confidence": 0.9, "sources": [src], "session_id": "s-x", "message_id": "m-x"}),
+              ("token", {"text": ex.text}), ("done", done)]  # fmt: skip
+    body = "".join(f"event: {e}\ndata: {json.dumps(d, ensure_ascii=False)}\n\n" for e, d in events)
+    page.route("**/api/chat", lambda route: route.fulfill(status=200, headers={"Content-Type": "text/event-stream"},
+                                                           body=body))  # fmt: skip
+    own_page(page, askdesk_service, name, lang)
+    launch(page)
+    bubble = ask(page, question)
+    quote = bubble.locator(".text blockquote")
+    expect(quote).to_have_count(1)
+    expect(quote).to_contain_text(ex.quotes[0].text[:20])
+    expect(bubble.locator(".text p").first).to_contain_text(ex.lead_in.rstrip(":："))
+    assert ">" not in quote.inner_text()  # the markdown marker is not shown
+    expect(bubble.locator(".sources")).to_contain_text(title)
+    assert not page.page_errors
+    shot(page, artifacts, name)
