@@ -107,6 +107,7 @@ class KBIndex:
         # its main question's tokens in order, and in how many entries' questions each token occurs
         self.faq_terms: dict[int, frozenset[str]] = {}
         self.question_tokens: dict[int, list[str]] = {}
+        self.question_terms: dict[int, frozenset[str]] = {}  # main and related questions' tokens
         self.question_df: dict[str, int] = {}
         for e_idx, e in enumerate(self.entries):
             if e.kind == "faq":
@@ -114,7 +115,8 @@ class KBIndex:
                 unit_entry.append(e_idx)
                 self.faq_terms[e_idx] = frozenset(unit_tokens[-1])
                 self.question_tokens[e_idx] = tokenize(e.question)
-                for t in set(self.question_tokens[e_idx]).union(*(tokenize(r) for r in e.related)):
+                self.question_terms[e_idx] = frozenset(self.question_tokens[e_idx]).union(*(tokenize(r) for r in e.related))
+                for t in self.question_terms[e_idx]:
                     self.question_df[t] = self.question_df.get(t, 0) + 1
         for r, fld in enumerate(self.rec_field):
             if fld == "chunk":

@@ -30,6 +30,7 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 200
+RIVALS = 3  # candidates after the top one whose questions may name what the question is about
 
 
 @dataclass
@@ -161,7 +162,10 @@ class Retriever:
         swap = None
         if ranked and ranked[0].entry in index.faq_terms:
             top = ranked[0].entry
-            swap = frame_swap(tokenize(query), index.question_tokens[top], index.faq_terms[top], index.question_df)
+            # the next few candidates: a far-away entry sharing a filler word is not a rival
+            rivals = frozenset().union(*(index.question_terms.get(r.entry, ()) for r in ranked[1:RIVALS + 1]))
+            swap = frame_swap(tokenize(query), index.question_tokens[top], index.faq_terms[top], index.question_df,
+                              rivals)  # fmt: skip
         hits = []
         for r in ranked:
             e = index.entries[r.entry]

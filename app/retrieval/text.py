@@ -45,6 +45,23 @@ def warm_up() -> None:
     """Load the OpenCC tables and jieba's dictionary now (startup), not on the first query."""
     _warm_up_opencc()
     _jieba()
+    is_noun("产假")  # jieba's tagger loads on its first use
+
+
+@lru_cache(maxsize=4096)
+def is_noun(word: str) -> bool:
+    """A Chinese word jieba's tagger reads as a noun of two or more characters (产假, 笔记本电脑:
+    what an FAQ entry is about, not 输入 / 推迟 / 一直); an English word of three or more letters
+    (no tagger here: every content word counts)."""
+    if HAN.search(word):
+        if len(word) < 2:
+            return False
+        import jieba.posseg
+
+        _jieba()
+        tags = jieba.posseg.lcut(word)
+        return len(tags) == 1 and tags[0].flag.startswith("n")
+    return len(word) >= 3 and word not in EN_STOP
 
 
 def _stem(w: str) -> str:

@@ -22,9 +22,12 @@ def _df() -> dict[str, int]:
     return df
 
 
-def swap(query: str, key: str):
+def swap(query: str, key: str, rivals: tuple[str, ...] | None = None):
+    """frame_swap against entry `key`, the other entries (or `rivals`) being what retrieval found."""
     q, rel, a = KB[key]
-    return frame_swap(tokenize(query), tokenize(q), set(tokenize("\n".join([q, *rel, a]))), _df())
+    others = [k for k in KB if k != key] if rivals is None else rivals
+    rival_terms = set().union(*(set(tokenize(KB[k][0])).union(*(tokenize(r) for r in KB[k][1])) for k in others))
+    return frame_swap(tokenize(query), tokenize(q), set(tokenize("\n".join([q, *rel, a]))), _df(), rival_terms)
 
 
 def test_another_entrys_topic_in_the_same_frame_is_a_swap():
@@ -46,3 +49,9 @@ def test_a_term_no_entry_is_about_is_not_a_swap():
 
 def test_a_different_frame_is_left_to_confidence():
     assert swap("年假", "maternity") is None
+
+
+def test_the_other_topic_must_be_one_retrieval_found():
+    # 年 is the annual-leave entries' topic; when retrieval found none of them, no swap is claimed
+    assert swap("年假有多少天？", "maternity", rivals=("laptop", "card")) is None
+    assert swap("年假有多少天？", "maternity", rivals=("balance",)) == ("年", "产假")
