@@ -51,7 +51,7 @@ def summarise(ranks: list[int | None], answerable: list[tuple[bool, bool]]) -> d
 
 def search(
     query: Annotated[str | None, typer.Argument(help="The question.")] = None,
-    k: Annotated[int, typer.Option("-k", help="How many entries.")] = 5,
+    k: Annotated[int, typer.Option("-k", "--k", help="How many entries.")] = 5,
     queries: Annotated[Path | None, typer.Option("--queries", help="JSONL file of {query, ...} lines.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per query, then a summary line.")] = False,
 ) -> None:

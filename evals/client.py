@@ -1,20 +1,136 @@
-"""Async HTTP client for a running AskDesk, as an outside caller sees it (httpx)."""
+"""Async HTTP client for a running AskDesk, as an outside caller sees it (httpx).
+
+HTTP 429 (the service's rate limit, ``ASKDESK_RATE_LIMIT``) is waited out and retried: the
+``Retry-After`` seconds when the service sends them, else exponential backoff with jitter, each wait
+capped, a bounded number of retries (``RetryPolicy``). Requests that needed a retry are counted
+(``ThrottleStats``); one still refused after the last retry is reported as throttled, not as a
+service error."""
 
 from __future__ import annotations
 
+import email.utils
 import json
+import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Self
 
 import httpx
 
+# tenacity is pinned in requirements.lock (chromadb and langchain-core use it) and declared in
+# pyproject.toml: its stop/wait/callback pieces replace a hand-written retry loop
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+from tenacity.wait import wait_base
+
 from app.errors import AskDeskError, BadRequest
 from evals.sse import SSEParser
+
+THROTTLED = "throttled"  # the error kind of a request still answered 429 after the last retry
 
 
 class ServiceError(AskDeskError):
     """The service could not be reached or answered with an error."""
+
+
+class Throttled(ServiceError):
+    """The service still answered HTTP 429 (rate limit) after the last retry."""
+
+    def __init__(self, message: str, retries: int) -> None:
+        super().__init__(message)
+        self.retries = retries
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How HTTP 429 is waited out: ``Retry-After`` when sent, else ``backoff_s`` doubling per retry;
+    up to ``jitter_s`` more on every wait (concurrent requests told the same Retry-After would all
+    come back at once and be refused together), each wait at most ``max_wait_s``."""
+
+    max_retries: int = 8
+    max_wait_s: float = 60.0
+    backoff_s: float = 0.5
+    jitter_s: float = 0.5
+
+
+@dataclass
+class ThrottleStats:
+    """429s over a client's life: requests that got at least one, retries, those that gave up."""
+
+    throttled: int = 0  # requests answered 429 at least once (those that gave up included)
+    retries: int = 0
+    gave_up: int = 0  # still 429 after the last retry
+    wait_s: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"throttled: {self.throttled} requests got HTTP 429 ({self.retries} retries, "
+            f"{self.wait_s:.1f} s waited), {self.gave_up} gave up"
+        )
+
+
+@dataclass
+class Attempts:
+    """What one request took: the 429s waited out, and when its last attempt was sent (latency is
+    timed from there, not from the first refused attempt)."""
+
+    retries: int = 0
+    wait_s: float = 0.0
+    sent_at: float = 0.0  # time.perf_counter() of the last attempt
+    gave_up: bool = False
+
+
+def retry_after_s(r: httpx.Response) -> float | None:
+    """The response's Retry-After in seconds (delta-seconds or an HTTP date); None when absent or bad."""
+    v = r.headers.get("retry-after", "").strip()
+    if not v:
+        return None
+    try:
+        return max(0.0, float(v))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(v)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class _WaitRetryAfter(wait_base):
+    """Retry-After (plus jitter) when the 429 carries one, else exponential backoff with jitter."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.backoff = wait_exponential_jitter(
+            initial=policy.backoff_s, max=policy.max_wait_s, jitter=policy.jitter_s
+        )
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        ra = retry_after_s(retry_state.outcome.result())
+        if ra is None:
+            return self.backoff(retry_state)
+        return min(self.policy.max_wait_s, ra + random.uniform(0, self.policy.jitter_s))
+
+
+def error_text(r: httpx.Response) -> str:
+    """``HTTP <status> <code>: <message>`` from an OpenAI-style ``{"error": {...}}`` body, else the text."""
+    try:
+        err = r.json().get("error")
+    except (ValueError, AttributeError):
+        err = None
+    if isinstance(err, dict) and err.get("message"):
+        code = err.get("code") or err.get("type")
+        return f"HTTP {r.status_code}{f' {code}' if code else ''}: {str(err['message'])[:200]}"
+    return f"HTTP {r.status_code}: {r.text[:200]}"
 
 
 @dataclass
@@ -31,7 +147,9 @@ class ChatResult:
     done: dict[str, Any] | None = None
     sources_event: dict[str, Any] | None = None
     error: str | None = None  # error event message, HTTP error or dropped stream
-    error_kind: str | None = None  # http_5xx | http_4xx | error_event | dropped | exception
+    error_kind: str | None = None  # http_5xx | http_4xx | throttled | error_event | dropped | exception
+    throttle_retries: int = 0  # HTTP 429s waited out before this answer (or before giving up)
+    throttle_wait_s: float = 0.0
 
     @property
     def output_tokens(self) -> int:
@@ -52,6 +170,9 @@ class Client:
     admin_key: str | None = None
     timeout_s: float = 120.0
     transport: httpx.AsyncBaseTransport | None = None  # tests hand in an httpx.MockTransport
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    on_throttle: Callable[[ThrottleStats], None] | None = None  # called on every 429 (progress)
+    throttle: ThrottleStats = field(default_factory=ThrottleStats, init=False)
     _http: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
 
     async def __aenter__(self) -> Self:
@@ -78,11 +199,57 @@ class Client:
     def _admin(self) -> dict[str, str]:
         return {"X-Admin-Key": self.admin_key} if self.admin_key else {}
 
-    async def _json(self, method: str, path: str, **kw) -> Any:
+    async def _send(
+        self, method: str, path: str, *, stream: bool = False, attempts: Attempts | None = None, **kw
+    ) -> httpx.Response:
+        """One request, HTTP 429 waited out per ``self.retry``. The response is returned as it is
+        (streamed ones open: the caller closes them), a 429 too once the retries are spent (read and
+        closed). ``attempts`` is filled in. httpx errors are not retried: they raise."""
+        att = attempts if attempts is not None else Attempts()
+
+        async def attempt() -> httpx.Response:
+            att.sent_at = time.perf_counter()
+            r = await self.http.send(self.http.build_request(method, path, **kw), stream=stream)
+            if r.status_code == 429 and stream:
+                await r.aread()  # the error body, for the message
+                await r.aclose()
+            return r
+
+        def before_sleep(state: RetryCallState) -> None:
+            wait = state.upcoming_sleep
+            att.retries += 1
+            att.wait_s += wait
+            if att.retries == 1:
+                self.throttle.throttled += 1
+            self.throttle.retries += 1
+            self.throttle.wait_s += wait
+            if self.on_throttle is not None:
+                self.on_throttle(self.throttle)
+
+        r = await AsyncRetrying(
+            retry=retry_if_result(lambda resp: resp.status_code == 429),
+            stop=stop_after_attempt(self.retry.max_retries + 1),
+            wait=_WaitRetryAfter(self.retry),
+            before_sleep=before_sleep,
+            retry_error_callback=lambda state: state.outcome.result(),  # the last 429, not a RetryError
+        )(attempt)
+        if r.status_code == 429:
+            att.gave_up = True
+            if att.retries == 0:  # no retry allowed: counted here
+                self.throttle.throttled += 1
+            self.throttle.gave_up += 1
+            if self.on_throttle is not None:
+                self.on_throttle(self.throttle)
+        return r
+
+    async def _json(self, method: str, path: str, *, attempts: Attempts | None = None, **kw) -> Any:
+        att = attempts if attempts is not None else Attempts()
         try:
-            r = await self.http.request(method, path, **kw)
+            r = await self._send(method, path, attempts=att, **kw)
         except httpx.HTTPError as e:
             raise ServiceError(f"cannot reach AskDesk at {self.url}{path}: {type(e).__name__}: {e}") from e
+        if r.status_code == 429:
+            raise Throttled(f"{path}: {error_text(r)} (still after {att.retries} retries)", att.retries)
         if r.status_code in (401, 403):
             raise BadRequest(f"{path}: {r.status_code} — pass --api-key (or --admin-key for admin endpoints)")
         if r.status_code >= 400:
@@ -105,17 +272,24 @@ class Client:
             return []
         return [m.get("id", "") for m in data.get("data", [])]
 
-    async def search(self, query: str, k: int = 10) -> dict:
-        return await self._json("POST", "/api/search", json={"query": query, "k": k})
+    async def search(self, query: str, k: int = 10, *, attempts: Attempts | None = None) -> dict:
+        return await self._json("POST", "/api/search", attempts=attempts, json={"query": query, "k": k})
 
     async def debug_prompt(self, message: str) -> dict:
         return await self._json("POST", "/api/debug/prompt", json={"message": message}, headers=self._admin())
 
     async def log_export(self) -> str:
+        att = Attempts()
         try:
-            r = await self.http.get("/api/admin/log", params={"format": "jsonl"}, headers=self._admin())
+            r = await self._send(
+                "GET", "/api/admin/log", attempts=att, params={"format": "jsonl"}, headers=self._admin()
+            )
         except httpx.HTTPError as e:
             raise ServiceError(f"cannot reach AskDesk at {self.url}: {e}") from e
+        if r.status_code == 429:
+            raise Throttled(
+                f"/api/admin/log: {error_text(r)} (still after {att.retries} retries)", att.retries
+            )
         if r.status_code in (401, 403):
             raise BadRequest("/api/admin/log: pass --admin-key")
         if r.status_code >= 400:
@@ -131,15 +305,24 @@ class Client:
         if session_id:
             body["session_id"] = session_id
         res = ChatResult(ok=False)
-        t0 = time.perf_counter()
+        att = Attempts()
         parts: list[str] = []
+        t0 = time.perf_counter()
         try:
-            async with self.http.stream("POST", "/api/chat", json=body) as r:
+            r = await self._send("POST", "/api/chat", stream=True, attempts=att, json=body)
+            # timings start at the attempt that was answered: waiting out 429s is not the service's latency
+            t0 = att.sent_at
+            res.throttle_retries, res.throttle_wait_s = att.retries, att.wait_s
+            try:
                 res.status = r.status_code
                 if r.status_code >= 400:
                     await r.aread()
-                    res.error = f"HTTP {r.status_code}: {r.text[:200]}"
-                    res.error_kind = "http_5xx" if r.status_code >= 500 else "http_4xx"
+                    if r.status_code == 429:
+                        res.error = f"{error_text(r)} (still after {att.retries} retries)"
+                        res.error_kind = THROTTLED
+                    else:
+                        res.error = f"HTTP {r.status_code}: {r.text[:200]}"
+                        res.error_kind = "http_5xx" if r.status_code >= 500 else "http_4xx"
                     res.total_s = time.perf_counter() - t0
                     return res
                 parser = SSEParser()
@@ -168,6 +351,8 @@ class Client:
                         err = _load(ev.data) or {}
                         res.error = f"{err.get('code', 'error')}: {err.get('message', ev.data)}"
                         res.error_kind = "error_event"
+            finally:
+                await r.aclose()
         except httpx.HTTPError as e:
             res.error = f"{type(e).__name__}: {e}"
             res.error_kind = "dropped" if parts or res.sources_event else "exception"

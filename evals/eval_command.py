@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.errors import AskDeskError, BadRequest
+
+if TYPE_CHECKING:
+    from evals.client import ThrottleStats
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -31,9 +35,34 @@ ApiKey = Annotated[str | None, typer.Option("--api-key", help="Bearer key, when 
 def _progress(total: int, label: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    p = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False)
-    task = p.add_task(label, total=total)
+    p = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),  # "throttled: ..." once the service answers 429
+        transient=False,
+    )
+    task = p.add_task(label, total=total, note="")
     return p, (lambda n: p.advance(task, n))
+
+
+def _throttle_progress(bar) -> Callable[[ThrottleStats], None]:
+    """Shows the 429 counts on the progress line (called on every 429)."""
+    task = bar.task_ids[0]
+
+    def show(t: ThrottleStats) -> None:
+        gave_up = f", {t.gave_up} gave up" if t.gave_up else ""
+        bar.update(task, note=f"throttled: {t.throttled} ({t.retries} retries{gave_up})")
+
+    return show
+
+
+THROTTLE_HINT = (
+    "{n} requests were still rate-limited (HTTP 429) after {retries} retries: run the eval with a "
+    "rate-limit-exempt key: set ASKDESK_RATE_LIMIT_EXEMPT_KEYS on the service and pass that key with "
+    "--api-key (evals/README.md)"
+)
 
 
 def _echo_table(title: str, headers: list[str], rows: list[list]) -> None:
@@ -75,7 +104,7 @@ def run_cmd(
     out: Annotated[Path, typer.Option(help="Report path without suffix: writes .md, .html, .json.")] = Path(
         "reports/eval"
     ),
-    k: Annotated[int, typer.Option(min=1, max=50, help="Hits asked of /api/search.")] = 10,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="Hits asked of /api/search.")] = 10,
     chat: Annotated[
         bool, typer.Option("--chat/--no-chat", help="Ask the chat API (answers, latency).")
     ] = True,
@@ -103,12 +132,25 @@ def run_cmd(
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions (smoke runs).")] = None,
     timeout: Annotated[float, typer.Option(min=1, help="Per-request timeout, seconds.")] = 180.0,
+    max_retries: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=100,
+            help="Retries of a request the service refuses with HTTP 429 (its rate limit), "
+            "after Retry-After or an exponential backoff.",
+        ),
+    ] = 8,
+    retry_max_wait: Annotated[
+        float, typer.Option(min=0, help="Longest wait before one 429 retry, seconds.")
+    ] = 60.0,
     plots: Annotated[bool, typer.Option(help="Embed figures in the HTML report.")] = True,
 ) -> None:
     """Run a labelled dataset against a running AskDesk; write Markdown, HTML and JSON reports."""
     from evals import report as R
     from evals import scoring
     from evals.cases import load_dataset
+    from evals.client import RetryPolicy
     from evals.run import RunOptions, run_cases
 
     under = scoring.parse_gates(fail_under or [])
@@ -130,12 +172,21 @@ def run_cmd(
         judge = make_judge(judge_url or "", judge_model or "", judge_api_key)
 
     total = len(cases) + sum(len(c.turns) for c in convs)
-    opts = RunOptions(
-        url=url, api_key=api_key, concurrency=concurrency, k=k, search=search, chat=chat, timeout_s=timeout
-    )
     bar, tick = _progress(total, "asking")
+    opts = RunOptions(
+        url=url,
+        api_key=api_key,
+        concurrency=concurrency,
+        k=k,
+        search=search,
+        chat=chat,
+        timeout_s=timeout,
+        retry=RetryPolicy(max_retries=max_retries, max_wait_s=retry_max_wait),
+        on_throttle=_throttle_progress(bar),
+    )
     with bar:
         records, meta = asyncio.run(run_cases(cases, convs, opts, tick))
+    _echo_throttle(meta.get("throttle") or {})
 
     embed = scoring.batched_embed(records, _e5_passages()) if (similarity and chat) else None
     for rec in records:
@@ -173,13 +224,17 @@ def run_cmd(
                 "answers.abstention.precision",
                 "answers.abstention.recall",
                 "answers.errors",
+                "answers.throttled",
+                "answers.throttled_failed",
+                "retrieval.throttled",
+                "retrieval.throttled_failed",
                 "latency.ttft_ms.p50",
                 "latency.ttft_ms.p95",
                 "latency.total_ms.p50",
                 "latency.tps.mean",
                 *CONVERSATION_ECHO,
             )
-            if k_ in m
+            if k_ in m and (m[k_] or ".throttled" not in k_)  # throttle counts only when there were any
         ],
     )
     typer.echo(R.model_note(meta))
@@ -204,6 +259,20 @@ CONVERSATION_ECHO = (
     "answers.dead_ends",
     "answers.suggestion_hit_rate",
 )
+
+
+def _echo_throttle(t: dict) -> None:
+    """One line when the service rate-limited the run; one more, on stderr, when requests gave up."""
+    if not t.get("throttled"):
+        return
+    typer.echo(
+        f"throttled: {t['throttled']} requests got HTTP 429 and were retried ({t['retries']} retries, "
+        f"{t['wait_s']:.1f} s waited); {t['gave_up']} still refused after the retries"
+    )
+    if t.get("gave_up"):
+        typer.echo(
+            "warning: " + THROTTLE_HINT.format(n=t["gave_up"], retries=t["policy"]["max_retries"]), err=True
+        )
 
 
 def _gate(metrics: dict, under, over) -> None:

@@ -44,6 +44,39 @@ def model_note(meta: dict) -> str:
     return text + "."
 
 
+def throttle_note(th: dict, client: dict) -> str:
+    """One paragraph on HTTP 429 (the service's rate limit) when the run met any; "" otherwise."""
+    chat, search = th.get("chat") or {}, th.get("search") or {}
+    n = chat.get("throttled", 0) + search.get("throttled", 0)
+    if not n and not client.get("throttled"):
+        return ""
+    failed = chat.get("throttled_failed", 0) + search.get("throttled_failed", 0)
+    policy = client.get("policy") or {}
+    text = (
+        f"Rate limited: {n} requests ({chat.get('throttled', 0)} chat, {search.get('throttled', 0)} search) "
+        f"were answered HTTP 429 and retried ({client.get('retries', '?')} retries in all, "
+        f"{fmt(client.get('wait_s'), 1)} s waited, Retry-After honoured, at most "
+        f"{policy.get('max_retries', '?')} retries a request); latencies are timed from the attempt "
+        "that was answered. Throttled requests are counted apart from errors."
+    )
+    if failed:
+        text += (
+            f" {failed} were still refused after the last retry (error kind throttled) and are left out of "
+            "the scores: run the eval with a rate-limit-exempt key (ASKDESK_RATE_LIMIT_EXEMPT_KEYS on the "
+            "service, --api-key here)."
+        )
+    return text
+
+
+def _throttle_rows(block: dict | None) -> list[list]:
+    if not block:
+        return []
+    return [
+        ["throttled (HTTP 429, waited out and retried)", block["throttled"], block["requests"]],
+        ["throttled, still refused after the retries", block["throttled_failed"], block["requests"]],
+    ]
+
+
 def _ret_rows(blocks: dict) -> list[list]:
     return [
         [
@@ -116,6 +149,9 @@ def eval_doc(result: dict, comparison: list[dict] | None = None, with_plots: boo
         Para(model_note(meta)),
         Para("Intervals are 95% percentile-bootstrap intervals over questions (2,000 resamples)."),
     )
+    note = throttle_note(rep.get("throttle") or {}, meta.get("throttle") or {})
+    if note:
+        d.add(Para(note))
     if comparison:
         d.add(Heading("Regressions against the previous run"), compare_table(comparison))
 
@@ -160,7 +196,8 @@ def eval_doc(result: dict, comparison: list[dict] | None = None, with_plots: boo
             ["metric", "value [95% CI]", "n"],
             [
                 ["modes", ", ".join(f"{k}: {v}" for k, v in sorted(a["modes"].items())), a["n"]],
-                ["errors (HTTP, error events, dropped streams)", a["errors"], a["n"]],
+                ["errors (HTTP, error events, dropped streams; rate limiting apart)", a["errors"], a["n"]],
+                *_throttle_rows((rep.get("throttle") or {}).get("chat")),
                 ["correct (all labelled)", est(a["correct"]), a["correct"]["n"]],
                 ["correct (answerable only)", est(a["answerable_correct"]), a["answerable_correct"]["n"]],
                 ["faq mode: source is gold", est(a["faq_correct"]), a["faq_correct"]["n"]],

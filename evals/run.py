@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 from evals.cases import STANDALONE_KINDS, Case, Conversation
-from evals.client import ChatResult, Client
+from evals.client import THROTTLED, Attempts, ChatResult, Client, RetryPolicy, Throttled, ThrottleStats
 from evals.metrics import query_class
 from evals.resources import ResourceSampler
 from evals.scoring import first_source
@@ -24,6 +24,8 @@ class RunOptions:
     chat: bool = True
     timeout_s: float = 180.0
     transport: object | None = None  # httpx transport override, for tests
+    retry: RetryPolicy = field(default_factory=RetryPolicy)  # how HTTP 429 (rate limit) is waited out
+    on_throttle: Callable[[ThrottleStats], None] | None = None  # called on every 429 (progress)
 
 
 def base_record(case: Case) -> dict:
@@ -95,6 +97,7 @@ def chat_record(res: ChatResult) -> dict:
         "tps": toks / res.total_s if (mode == "rag" and toks and res.total_s) else None,
         "error": res.error,
         "error_kind": res.error_kind,
+        "throttle_retries": res.throttle_retries,  # HTTP 429s waited out first (error_kind throttled: gave up)
     }
 
 
@@ -111,23 +114,30 @@ def fresh_record(res: ChatResult) -> dict:
         "suggestions": [s.get("id") for s in c["suggestions"]],
         "session_id": c["session_id"],
         "error": c["error"],
+        "error_kind": c["error_kind"],
+        "throttle_retries": c["throttle_retries"],
     }
 
 
 async def _search(client: Client, rec: dict, k: int) -> None:
-    t0 = time.perf_counter()
+    att = Attempts()
     try:
-        s = await client.search(rec["query"], k=k)
+        s = await client.search(rec["query"], k=k, attempts=att)
     except Exception as e:  # noqa: BLE001 - one failed search is a recorded error, not a failed run
         rec["search_error"] = str(e)
+        if isinstance(e, Throttled):
+            rec["search_error_kind"] = THROTTLED
         return
+    finally:
+        if att.retries:
+            rec["search_throttle_retries"] = att.retries
     rec["search"] = {
         "hits": [[h.get("id", ""), h.get("source", "")] for h in s.get("hits", [])],
         "top": (s.get("hits") or [{}])[0] if s.get("hits") else None,
         "predicted_answerable": bool(s.get("predicted_answerable")),
         "confidence": float(s.get("confidence") or 0.0),
         "lang": s.get("lang"),
-        "latency_ms": (time.perf_counter() - t0) * 1000,
+        "latency_ms": (time.perf_counter() - att.sent_at) * 1000,  # the answered attempt, not 429 waits
     }
 
 
@@ -144,7 +154,14 @@ async def run_cases(
     records: list[dict] = []
     tick = on_progress or (lambda n: None)
 
-    async with Client(opts.url, opts.api_key, timeout_s=opts.timeout_s, transport=opts.transport) as client:
+    async with Client(
+        opts.url,
+        opts.api_key,
+        timeout_s=opts.timeout_s,
+        transport=opts.transport,
+        retry=opts.retry,
+        on_throttle=opts.on_throttle,
+    ) as client:
         await client.health()  # fail fast with one clear error when the service is not there
         ready = await client.ready()
         models = await client.models()
@@ -191,6 +208,8 @@ async def run_cases(
             "engine_models": engine_models(ready),
             "engine_probe": probe,
             "resources": sampler.summary(),
+            # every request of the run, /health and /v1/models included (records count their own)
+            "throttle": {**asdict(client.throttle), "policy": asdict(opts.retry)},
         }
     order = {id(c): i for i, c in enumerate(records)}
     records.sort(key=lambda r: (r["conversation"] or "", r["turn"], order[id(r)]))

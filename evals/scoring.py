@@ -5,9 +5,14 @@ A record (built by evals/run.py) is a dict: the case's labels (``id, query, lang
 answerable, gold, expected_answer, key_facts, conversation, turn, kind, expected_mode,
 query_class``) plus ``search`` (``hits: [[id, source], …], predicted_answerable, confidence,
 latency_ms``), ``chat`` (``ok, mode, decision_mode, context_ids, backend, answer, sources,
-suggestions, intent, handoff, ttft_ms, total_ms, output_tokens, tps, error, error_kind``) and, for
-switch / clarify turns, ``fresh`` (the same question in a new session: ``ok, mode, decision_mode,
-top, answer``).
+suggestions, intent, handoff, ttft_ms, total_ms, output_tokens, tps, error, error_kind,
+throttle_retries``) and, for switch / clarify turns, ``fresh`` (the same question in a new session:
+``ok, mode, decision_mode, top, answer``). ``search_error`` / ``search_error_kind`` /
+``search_throttle_retries`` when the search needed 429 retries or failed.
+
+Throttling (HTTP 429 from the service's rate limit, waited out by evals/client.py) is counted apart
+from errors: ``throttled`` = requests that got a 429 at least once, ``throttled_failed`` = those still
+refused after the last retry (error kind ``throttled``); ``errors`` are the other failures.
 
 Verdicts per turn kind (``grade``):
 
@@ -43,6 +48,40 @@ WRITTEN_MODES = ("rag", "extract")
 # modes whose text is fixed (no LLM): a standalone turn must get the very same text as a fresh session
 FIXED_TEXT_MODES = ("faq", "no_answer", "chitchat")
 DEAD_END_K = 3  # a gold entry this high in search, yet no answer and nothing suggested: a dead end
+THROTTLED = "throttled"  # error kind of a request still rate-limited after its retries (evals/client.py)
+
+
+def failed(chat: dict | None) -> bool:
+    """A chat that failed on the service's side (HTTP error, error event, dropped stream); one still
+    rate-limited after the retries is throttled, counted apart."""
+    return bool(chat) and not chat.get("ok") and chat.get("error_kind") != THROTTLED
+
+
+def _throttle_block(pairs: list[tuple[int, bool]]) -> dict:
+    """(429 retries, gave up) per request -> counts."""
+    return {
+        "requests": len(pairs),
+        "throttled": sum(1 for n, gave_up in pairs if n or gave_up),
+        "throttled_failed": sum(1 for _, gave_up in pairs if gave_up),
+        "retries": sum(n for n, _ in pairs),
+    }
+
+
+def throttle_section(records: list[dict]) -> dict:
+    """HTTP 429 per request kind: chat (fresh-session asks included) and search."""
+    chats = [c for r in records for c in (r.get("chat"), r.get("fresh")) if c]
+    searches = [r for r in records if r.get("search") or r.get("search_error")]
+    return {
+        "chat": _throttle_block(
+            [(c.get("throttle_retries") or 0, c.get("error_kind") == THROTTLED) for c in chats]
+        ),
+        "search": _throttle_block(
+            [
+                (r.get("search_throttle_retries") or 0, r.get("search_error_kind") == THROTTLED)
+                for r in searches
+            ]
+        ),
+    }
 
 
 def first_source(chat: dict) -> str | None:
@@ -230,10 +269,10 @@ def aggregate(records: list[dict]) -> dict:
         "by_lang": {k: _retrieval_block(v) for k, v in M.group_by(singles, "lang").items()},
         "by_category": {k: _retrieval_block(v) for k, v in M.group_by(singles, "category").items()},
     }
-    out["retrieval"]["errors"] = sum(1 for r in records if r.get("search_error"))
-    out["retrieval"]["error_samples"] = sorted({r["search_error"] for r in records if r.get("search_error")})[
-        :5
-    ]
+    search_errors = [r for r in records if r.get("search_error") and r.get("search_error_kind") != THROTTLED]
+    out["retrieval"]["errors"] = len(search_errors)
+    out["retrieval"]["error_samples"] = sorted({r["search_error"] for r in search_errors})[:5]
+    out["throttle"] = throttle_section(records)
     labelled = [r for r in singles if r.get("search") and r.get("answerable") is not None]
     ans_conf = [r["search"]["confidence"] for r in labelled if r["answerable"]]
     un_conf = [r["search"]["confidence"] for r in labelled if not r["answerable"]]
@@ -257,7 +296,7 @@ def aggregate(records: list[dict]) -> dict:
     lab = [r for r in graded if r.get("answerable") is not None and _is_question(r)]
     answers = {
         "n": len(records) and sum(1 for r in records if r.get("chat")),
-        "errors": sum(1 for r in records if r.get("chat") and not r["chat"].get("ok")),
+        "errors": sum(1 for r in records if failed(r.get("chat"))),
         "modes": modes,
         "correct": _est(_rate([x.get("correct") for x in g if "correct" in x])),
         "answerable_correct": _est(_rate([r["grade"].get("correct") for r in graded if r.get("answerable")])),
@@ -350,7 +389,7 @@ def _kind_block(recs: list[dict]) -> dict:
     answerable = [r["grade"] for r in graded if r.get("answerable") and not r.get("expected_mode")]
     return {
         "n": len(recs),
-        "errors": sum(1 for r in recs if r.get("chat") and not r["chat"].get("ok")),
+        "errors": sum(1 for r in recs if failed(r.get("chat"))),
         "modes": dict(sorted(modes.items())),
         "correct": _wil([x.get("correct") for x in g]),
         "det_correct": _wil([x.get("det_correct") for x in g]),
@@ -464,6 +503,11 @@ def flat_metrics(rep: dict) -> dict[str, float]:
         m[f"answers.abstention.{k}"] = a["abstention"][k]
     m["answers.errors"] = float(a["errors"])
     m["retrieval.errors"] = float(rep["retrieval"].get("errors", 0))
+    th = rep.get("throttle") or {}
+    for prefix, block in (("answers", th.get("chat")), ("retrieval", th.get("search"))):
+        if block:
+            m[f"{prefix}.throttled"] = float(block["throttled"])
+            m[f"{prefix}.throttled_failed"] = float(block["throttled_failed"])
     lat = rep["latency"]["overall"]
     for k in ("ttft_ms", "total_ms"):
         for p in ("p50", "p95", "mean"):
@@ -544,6 +588,8 @@ LOWER_IS_BETTER_PREFIXES = (
     "latency.",
     "answers.errors",
     "retrieval.errors",
+    "answers.throttled_failed",
+    "retrieval.throttled_failed",
     "answers.wrong_verbatim",
     "answers.dead_end",
     "intents.false_positive",
@@ -572,7 +618,8 @@ def compare(prev: dict[str, float], cur: dict[str, float], tolerance: float = 0.
         if lower_is_better(k):
             tol = max(abs(p) * 0.10, 1e-9) if k.startswith("latency.") else 0.0
             status = "regressed" if d > tol else ("improved" if d < -tol else "same")
-        elif "output_tokens" in k or k.endswith("tps.mean"):
+        elif "output_tokens" in k or k.endswith(("tps.mean", ".throttled")):
+            # the service's speed and the rate limit of the day, not quality: changed or same
             status = "changed" if abs(d) > abs(p) * 0.10 else "same"
         else:
             status = "regressed" if d < -tolerance else ("improved" if d > tolerance else "same")

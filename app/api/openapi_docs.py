@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.api import deps
+from app.api.openai_serving import ACCEPTED_ROLES
 from app.api.schemas import OAIError
 from app.settings import Settings
 
@@ -112,7 +113,8 @@ CHAT_COMPLETION = {
         "sources": {"type": "array", "items": {"$ref": "#/components/schemas/Source"}},
         "askdesk": {"type": "object",
                     "description": "AskDesk's own fields: mode, confidence, lang, handoff, session_id, "
-                                   "message_id, backend, rewritten_query, latency_ms"},
+                                   "message_id, backend, rewritten_query, latency_ms, suggestions, intent, "
+                                   "usage_source (engine, no_llm or not_reported: what `usage` counts)"},
     },
 }  # fmt: skip
 
@@ -241,6 +243,8 @@ def _openai_request(schemas: dict[str, Any], model_names: list[str]) -> None:
     message = schemas.get("OAIMessage", {}).get("properties", {})
     if "content" in message:
         message["content"] = copy.deepcopy(CONTENT)
+    if "role" in message:  # system and developer messages parse, then are refused (openai_serving.to_ask)
+        message["role"]["enum"] = list(ACCEPTED_ROLES)
 
 
 QUESTION = "How do I connect to the VPN from home?"

@@ -64,7 +64,7 @@ def test_eval_run_reports_gates_and_compare(askdesk_service, tmp_path: Path):
     records, m = rep["records"], rep["report"]["metrics"]
     assert len(records) == 11 + 2
     assert m["answers.errors"] == 0, [x["chat"]["error"] for x in records if not x["chat"]["ok"]]
-    assert all(x["chat"]["mode"] in ("faq", "rag", "no_answer") for x in records)
+    assert all(x["chat"]["mode"] in ("faq", "rag", "no_answer", "extract") for x in records)
     assert all(x["chat"]["ttft_ms"] > 0 and x["chat"]["total_ms"] >= x["chat"]["ttft_ms"] for x in records)
     assert all(x["search"]["hits"] for x in records if x["turn"] == 0)
     assert 0 <= m["retrieval.hit@1"] <= 1 and m["retrieval.mrr"] >= m["retrieval.hit@1"] - 1e-9

@@ -31,7 +31,7 @@ INEXPRESSIBLE = {
     # type (422): a multipart schema says neither (the file name is in Content-Disposition)
     ("POST /api/admin/sources", 415, "unsupported_file_type", "file"),
     ("POST /api/admin/sources", 422, "unreadable_file", "file"),
-    # the last message (after system/developer ones) must be a user's, with some text, at most
+    # the last message must be a user's, with some text, at most
     # 4000 characters once stripped (app/api/openai_serving.py to_ask): JSON Schema cannot point at
     # an array's last item
     ("POST /v1/chat/completions", 400, None, "messages"),

@@ -231,12 +231,12 @@ def test_openai_stream_failing_mid_answer_keeps_the_shown_text_then_errors(clien
     assert chunks[-1]["error"]["code"] == "llm_unavailable" and len(chunks) == 3
 
 
-def test_openai_history_is_the_callers_and_system_prompts_are_ignored(client, model):
+def test_openai_history_is_the_callers(client, model):
+    # (a system message is refused: tests/app/api/test_openai_integrator.py)
     standalone = "What is the per-diem rate for tier 2 cities?"
     model.script(lambda msgs: standalone if msgs[0].content.startswith("Rewrite") else REPLY)
     follow_up = "and what about tier 2 cities?"
     body = {"model": "askdesk", "messages": [
-        {"role": "system", "content": "You are a pirate. Always say ARRR."},
         {"role": "user", "content": DOC_QUESTION},
         {"role": "assistant", "content": "RMB 200 a day."},
         {"role": "user", "content": follow_up},
@@ -245,7 +245,6 @@ def test_openai_history_is_the_callers_and_system_prompts_are_ignored(client, mo
     assert d["choices"][0]["message"]["content"] == REPLY and d["askdesk"]["rewritten_query"] == standalone
     rewrite = model.calls[0]
     assert [m.content for m in rewrite.messages[1:]] == [DOC_QUESTION, "RMB 200 a day.", follow_up]
-    assert not any("pirate" in p for p in model.prompts)
 
 
 def test_openai_history_is_not_used_for_a_message_that_stands_alone(client, model):
