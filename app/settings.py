@@ -28,7 +28,7 @@ class LLMBackend(BaseModel):
     # for llama.cpp in benchmarks; {"chat_template_kwargs": ...} stays controlled per request
     extra_body: dict = Field(default_factory=dict)
     # languages ("zh", "en") this engine writes too badly to show: their rag answers are quoted
-    # from the passages instead (the packaged SmolLM2 stand-in cannot write Chinese: ["zh"])
+    # from the passages instead (`askdesk demo` sets ["zh", "en"] for the packaged SmolLM2 stand-in)
     extract_languages: list[Literal["zh", "en"]] = Field(default_factory=list)
 
 

@@ -48,10 +48,10 @@ def main() -> None:
     qs = [json.loads(x)["query"] for x in args.questions.read_text("utf-8").splitlines() if x.strip()] + args.extra
     times: dict[tuple[str, str], list[float]] = {}
     with httpx.Client() as c:
-        modes = {q: ask(c, args.new, q, headers)[1] for q in qs}  # warm both, learn the new modes
-        for q in qs:
-            ask(c, args.old, q, headers)
+        modes = {q: ask(c, args.new, q, headers)[1] for q in qs}  # learn the new modes (and warm up)
         picked = [q for q in qs if modes[q] in LLM_FREE]
+        for q in picked:  # warm the old one on the same questions
+            ask(c, args.old, q, headers)
         for rnd in range(args.rounds):
             for q in picked:
                 sides = [("old", args.old), ("new", args.new)]
