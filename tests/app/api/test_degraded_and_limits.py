@@ -1,5 +1,6 @@
 """The app in-process (FastAPI TestClient runs the real lifespan: real Chroma with the sample KB, real
-embedders), with an LLM backend that is down: faq and no_answer keep working, rag fails cleanly."""
+embedders), with an LLM backend that is down: faq and no_answer keep working, a rag question is
+answered with a quote of its passages (extractive answers), and without those it fails cleanly."""
 
 from __future__ import annotations
 
@@ -54,14 +55,38 @@ def test_llm_adaptation_of_faq_answers_falls_back_to_the_curated_text(client):
     assert r.status_code == 200 and d["mode"] == "faq" and d["backend"] is None and "12 days" in d["answer"]
 
 
-def test_llm_down_rag_is_a_503_with_the_handoff_text(client):
+def test_llm_down_rag_is_answered_with_a_quote_of_the_passages(client):
+    # extractive answers (on by default): the engine is down, the passages are still there
+    r = client.post("/v1/chat/completions", headers=H("sk-exempt"),
+                    json={"model": "askdesk", "messages": [{"role": "user", "content": DOC_QUESTION}]})  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["askdesk"]["mode"] == "extract" and body["askdesk"]["usage_source"] == "no_llm"
+    answer = body["choices"][0]["message"]["content"]
+    assert answer.startswith("From the Travel Policy") and "RMB 200" in answer and "[1]" in answer
+    assert body["sources"][0]["id"] == "docs/travel-policy.md#Per-diem rates"
+
+
+@pytest.fixture
+def no_extracts(client):
+    """The engine-down paths as they are without extractive answers."""
+    chain = client.app.state.askdesk.answers.chain
+    original = chain.s
+    chain.s = original.model_copy(update={"extractive_answers": False})
+    try:
+        yield
+    finally:
+        chain.s = original
+
+
+def test_llm_down_rag_is_a_503_with_the_handoff_text(client, no_extracts):
     r = client.post("/v1/chat/completions", headers=H("sk-exempt"),
                     json={"model": "askdesk", "messages": [{"role": "user", "content": DOC_QUESTION}]})  # fmt: skip
     assert r.status_code == 503, r.text
     assert r.json()["error"]["code"] == "llm_unavailable" and "contact" in r.json()["error"]["message"]
 
 
-def test_llm_down_stream_sends_an_error_event_then_ends_cleanly(client):
+def test_llm_down_stream_sends_an_error_event_then_ends_cleanly(client, no_extracts):
     with client.stream("POST", "/v1/chat/completions", headers=H("sk-exempt"),
                        json={"model": "askdesk", "stream": True, "messages": [{"role": "user", "content": DOC_QUESTION}]}) as r:  # fmt: skip
         assert r.status_code == 200
