@@ -197,7 +197,7 @@ class AnswerChain:
         if self._llm_unfit(result.query, turn.lang):
             # the configured engine cannot write this language (measured: the stand-in for Chinese):
             # quote the knowledge base instead of showing what it would write
-            ex = self.extract(result.query, d.hits, turn.lang)
+            ex = self.quote(result.query, d.hits, turn.lang)
             if ex is not None:
                 for ev in self._extract_events(ex, turn, sources, done, t_retrieved, reason="llm_unfit"):
                     yield ev
@@ -233,7 +233,7 @@ class AnswerChain:
                             break
         except LLMUnavailable:
             # no engine answered and nothing was shown yet: a quote from the passages still answers
-            ex = self.extract(result.query, d.hits, turn.lang) if not guard.shown else None
+            ex = self.quote(result.query, d.hits, turn.lang) if not guard.shown else None
             if ex is None:
                 raise
             for ev in self._extract_events(ex, turn, sources, done, t_retrieved, reason="llm_unavailable"):
@@ -248,7 +248,7 @@ class AnswerChain:
         if turn.return_reasoning:
             done["reasoning"] = "".join(reasoning) or None
         answer = guard.shown
-        ex = self.extract(result.query, d.hits, turn.lang) if guard.problem else None
+        ex = self.quote(result.query, d.hits, turn.lang) if guard.problem else None
         if ex is not None:
             # the engine's text was rejected: quote the passages after what was already shown (it
             # passed the checks and cannot be unsaid) instead of the no-answer reply
@@ -296,7 +296,7 @@ class AnswerChain:
         order = self.router.plan(question, "answer")
         return bool(order) and family in self.router.extract_languages(order[0])
 
-    def extract(self, question: str, hits: list, lang: str) -> extract.Extract | None:
+    def quote(self, question: str, hits: list, lang: str) -> extract.Extract | None:
         """The passages' best sentences quoted with citations, or None (off, or nothing matches)."""
         if not self.s.extractive_answers or not hits:
             return None

@@ -1,4 +1,4 @@
-"""The intent rules (app/answering/intents.py) on the labelled set evals/datasets/intents.jsonl
+"""The intent rules (app/answering/intents.py) on the labelled set app/answering/intent_examples.jsonl
 (written without sight of the rules): per intent and language, precision and recall with Wilson 95%
 intervals, overall accuracy, the mistakes listed (dev half only by default), and the time per message.
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     rows = [
         json.loads(x)
-        for x in (ROOT / "evals/datasets/intents.jsonl").read_text(encoding="utf-8").splitlines()
+        for x in (ROOT / "app/answering/intent_examples.jsonl").read_text(encoding="utf-8").splitlines()
         if x.strip()
     ]
     if args.half != "all":

@@ -113,9 +113,10 @@ for c in convs:
             verbatim.add((cid, i))
 assert verbatim == VERBATIM_OK, ("turns that copy an FAQ question", sorted(verbatim ^ VERBATIM_OK))
 
-# ---- intents.jsonl
+# ---- intents: the labelled messages ship with the app as its intent examples (one file, not a copy)
+INTENTS_FILE = DS.parents[1] / "app" / "answering" / "intent_examples.jsonl"
 INTENTS = ["greeting", "thanks", "goodbye", "human", "not_helpful", "none"]
-its = [json.loads(l) for l in open(DS / "intents.jsonl", encoding="utf-8")]
+its = [json.loads(l) for l in open(INTENTS_FILE, encoding="utf-8")]
 assert len({x["id"] for x in its}) == len(its), "duplicate intent id"
 for x in its:
     assert set(x) == {"id", "text", "lang", "intent"}, x
@@ -123,7 +124,7 @@ for x in its:
     assert isinstance(x["text"], str) and x["text"] == x["text"].strip() and x["text"], x["id"]
     assert norm(x["text"]) not in faq_norm or not norm(x["text"]), ("copy of FAQ question", x["id"])
 assert len({ws(x["text"]).lower() for x in its}) == len(its), "duplicate intent text"
-print("questions.jsonl OK:", len(qs), " conversations.jsonl OK:", len(convs), " intents.jsonl OK:", len(its))
+print("questions.jsonl OK:", len(qs), " conversations.jsonl OK:", len(convs), " intent examples OK:", len(its))
 
 # ---- counts
 def label_type(o): return "document" if o.get("expected_sources") else ("faq" if o["answerable"] else "unanswerable")
