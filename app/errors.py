@@ -49,3 +49,7 @@ class LLMUnavailable(AskDeskError):
 
 class BadRequest(AskDeskError):
     """The caller sent something invalid."""
+
+
+class OperationError(AskDeskError):
+    """A backup, restore or re-embed cannot go on (bad archive, data in the way, a check failed)."""

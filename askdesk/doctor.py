@@ -127,7 +127,7 @@ def load_settings() -> tuple[Settings | None, list[str]]:
 def store_lines(s: Settings, timeout_s: float) -> list[str]:
     """Where the store is, and per configured embedding model its collection: records, the model
     it was built with. Never creates anything."""
-    from app.knowledge_store import collection_name, make_chroma_client
+    from app.knowledge_store import collection_name, make_chroma_client, pointer_name, read_active
 
     if s.chroma_host:
         where = f"Chroma server {s.chroma_host}:{s.chroma_port}"
@@ -145,8 +145,13 @@ def store_lines(s: Settings, timeout_s: float) -> list[str]:
     except Exception as e:  # noqa: BLE001 - a store that cannot be opened is a finding, not a crash
         return [f"  {where}: cannot be opened: {type(e).__name__}: {e}"]
     lines = [f"  {where}, collection {s.collection!r}"]
-    for i, model in enumerate(s.embedding_models):
-        name = collection_name(s.collection, i)
+    # after `askdesk reembed` the pointer names the set in force and its models (they win over the settings)
+    active = read_active(client, s.collection)
+    base, models = (active.base, active.models) if active else (s.collection, list(s.embedding_models))
+    if active:
+        lines.append(f"  in force: {base!r} (askdesk reembed, generation {active.generation}), models {models}")
+    for i, model in enumerate(models):
+        name = collection_name(base, i)
         if name not in present:
             lines.append(f"  {name}: missing ({model}): `askdesk ingest` fills it")
             continue
@@ -157,7 +162,7 @@ def store_lines(s: Settings, timeout_s: float) -> list[str]:
         if built != model:
             line += f"; configured {model}: re-ingest (`askdesk ingest --reset ...`) or configure {built}"
         lines.append(line)
-    others = sorted(present - {collection_name(s.collection, i) for i in range(len(s.embedding_models))})
+    others = sorted(present - {collection_name(base, i) for i in range(len(models))} - {pointer_name(s.collection)})
     if others:
         lines.append(f"  other collections in this store: {', '.join(others)}")
     return lines

@@ -20,6 +20,7 @@ from app.conversations.store import ConversationStore
 from app.knowledge_store import open_store
 from app.llm.router import LLMRouter
 from app.ports import KnowledgeStore
+from app.privacy.redact import redactor_for
 from app.retrieval import Retriever
 from app.settings import Settings
 from ingest.uploads import Uploads
@@ -37,7 +38,7 @@ def build_state(
     store = store if store is not None else open_store(settings)
     retriever = Retriever(store, settings)
     router = LLMRouter(settings.llm_backends, settings, chat_models)
-    conversations = ConversationStore(settings.db_url)
+    conversations = ConversationStore(settings.db_url, redact=redactor_for(settings))
     examples = intent_examples.build(settings, store.embedders)
     answers = AnswerService(AnswerChain(retriever, router, settings, examples), conversations, settings)
     return AppState(

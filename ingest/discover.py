@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import IngestError
+from ingest.audiences import SIDECAR_SUFFIX, is_sidecar
 from ingest.load import SUPPORTED
 
 
@@ -29,6 +30,9 @@ class Found:
     # the folder sources are relative to (resolved): records carry it, and `--prune` only deletes
     # records of the folders given in the run
     root: str = ""
+    # the file or folder given to the ingest, as given: folder audience defaults are looked up from
+    # the file's folder up to it (ingest/audiences.py), never above
+    given: Path | None = None
 
 
 def root_id(root: Path) -> str:
@@ -50,7 +54,7 @@ def discover(root: Path, prefix: str = "") -> tuple[list[Found], list[tuple[str,
             raise IngestError(
                 f"{root}: unsupported file type {root.suffix or '(none)'}; supported: {', '.join(sorted(SUPPORTED))}"
             )
-        return [Found(root, prefix + root.name, root_id(root))], []
+        return [Found(root, prefix + root.name, root_id(root), root)], []
     rid = root_id(root)
     real_root = Path(rid)
     found: list[Found] = []
@@ -106,10 +110,12 @@ def discover(root: Path, prefix: str = "") -> tuple[list[Found], list[tuple[str,
                 skipped.append((key, "not a regular file"))
             elif path.stem.upper() == "README":
                 skipped.append((key, "README (describes the folder)"))
+            elif is_sidecar(path):
+                skipped.append((key, f"audience tags of {key.removesuffix(SIDECAR_SUFFIX)}"))
             elif path.suffix.lower() not in SUPPORTED:
                 skipped.append((key, f"unsupported type {path.suffix or '(none)'}"))
             else:
-                found.append(Found(path, prefix + key, rid))
+                found.append(Found(path, prefix + key, rid, root))
 
     walk(root, Path(), {real_root: "the folder itself"})
     return found, skipped

@@ -7,12 +7,13 @@ import csv
 import io
 import json
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 from app.errors import IngestError
-from app.records import Entry, content_hash
+from app.records import Entry, content_hash, parse_audiences
 from app.settings import Settings
 from ingest.split import Element, sections_to_entries, split_sections
 
@@ -35,12 +36,14 @@ class Columns:
     related: tuple[str, ...]
     category: tuple[str, ...]
     lang: tuple[str, ...]
+    audiences: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, s: Settings) -> Columns:
         return cls(
             tuple(s.qa_id_columns), tuple(s.qa_question_columns), tuple(s.qa_answer_columns),
             tuple(s.qa_related_columns), tuple(s.qa_category_columns), tuple(s.qa_lang_columns),
+            tuple(s.qa_audience_columns),
         )  # fmt: skip
 
 
@@ -108,6 +111,8 @@ def rows_to_entries(rows: list[dict], header: list[str], source: str, cols: Colu
                 answer=a,
                 category=str(_pick(row, cols.category) or "").strip(),
                 lang=str(_pick(row, cols.lang) or "").strip(),
+                # an empty cell: the file's or folder's default applies (ingest/audiences.py)
+                audiences=parse_audiences(_pick(row, cols.audiences)) if cols.audiences else (),
             )
         )
     if not entries:
@@ -239,8 +244,30 @@ def check_size(path: Path, max_mb: float) -> None:
         raise IngestError(f"{size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB limit (ASKDESK_INGEST_MAX_FILE_MB)")
 
 
+_FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def front_matter(text: str) -> tuple[dict, str]:
+    """(the YAML front matter of a Markdown text, the text without it); ({}, text) when it has none.
+    Front matter is metadata: left in, the parser would index `audiences: [hr]` as a heading."""
+    m = _FRONT_MATTER.match(text)
+    if not m:
+        return {}, text
+    import yaml
+
+    try:
+        meta = yaml.safe_load(m.group(1))
+    except yaml.YAMLError:  # a rule (`---`) opening a document, not front matter: all of it is text
+        return {}, text
+    return (meta, text[m.end() :]) if isinstance(meta, dict) else ({}, text)
+
+
 def _partition(path: Path) -> list[Element]:
     elements = _partitioner(path.suffix.lower())(filename=str(path))
+    return _elements(elements)
+
+
+def _elements(elements) -> list[Element]:
     out: list[Element] = []
     for el in elements:
         text = (getattr(el, "text", "") or "").strip()
@@ -283,7 +310,13 @@ def load_file(path: Path, source: str, settings: Settings) -> list[Entry]:
             return rows_to_entries(rows, header, source, Columns.from_settings(settings))
         if suffix == ".pdf":
             pages = pdf_page_count(path)
-        elements = _partition(path)
+        meta: dict = {}
+        raw = path.read_bytes() if suffix in {".md", ".markdown"} else b""
+        if raw.removeprefix(b"\xef\xbb\xbf").startswith(b"---"):  # front matter: read it, parse the rest
+            meta, body = front_matter(decode_text(raw))
+            elements = _elements(_partitioner(suffix)(text=body)) if meta else _partition(path)
+        else:
+            elements = _partition(path)
     except (IngestError, NotKnowledge):
         raise
     except Exception as e:  # any parser failure is this file's problem, not the run's
@@ -296,6 +329,8 @@ def load_file(path: Path, source: str, settings: Settings) -> list[Entry]:
             )
         raise IngestError("no text could be extracted (an empty file, or images only?)")
     sections = split_sections(elements, default_title=path.stem)
-    return sections_to_entries(
+    entries = sections_to_entries(
         sections, source=source, chunk_size=settings.chunk_size, overlap=settings.chunk_overlap
     )
+    tags = parse_audiences(meta.get("audiences", meta.get("audience")))
+    return [replace(e, audiences=tags) for e in entries] if tags else entries

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from app.ports import KnowledgeStore
 from app.records import Entry
 from app.settings import Settings
 from ingest import index
+from ingest.audiences import apply_default, file_default
 from ingest.discover import Found, discover, root_id
 from ingest.load import NotKnowledge, check_size
 from ingest.worker import FileParser
@@ -33,6 +35,8 @@ class IngestReport:
     seconds: float = 0.0
     dry_run: bool = False
     changed_keys: dict[str, list[str]] = field(default_factory=dict)
+    calibration: dict | None = None  # kb_calibration.describe() of the calibration now in force
+    calibration_seconds: float = 0.0
 
     def summary(self) -> str:
         prefix = "dry run: would have " if self.dry_run else ""
@@ -47,6 +51,15 @@ class IngestReport:
         if self.records_retagged:
             out += f"; {self.records_retagged} stored records tagged with their folder (no re-embedding)"
         return out
+
+    def calibration_line(self) -> str:
+        """Which calibration judges "in the knowledge base" after this run ("" when none was fitted)."""
+        c = self.calibration
+        if not c:
+            return ""
+        out = (f"calibration: {c['name']} (answerable thresholds en {c['thresholds']['en']} / zh {c['thresholds']['zh']}; "
+               f"{self.calibration_seconds:.1f} s)")  # fmt: skip
+        return out + (f": {c['detail']}" if c["source"] == "global" and c["detail"] else "")
 
 
 class Progress:
@@ -75,6 +88,8 @@ def load_all(
             try:
                 check_size(f.path, settings.ingest_max_file_mb)
                 file_entries = parser.load(f.path, f.source)
+                # entries without tags of their own get the file's sidecar or folder default
+                file_entries = apply_default(file_entries, file_default(f.path, f.given or f.path.parent))
             except NotKnowledge as e:
                 report.skipped.append((f.source, str(e)))
                 continue
@@ -101,7 +116,11 @@ def run_ingest(
     dry_run: bool = False,
     progress: Progress | None = None,
     source_prefix: str = "",
+    calibrate: Callable[[KnowledgeStore, Settings], dict] | None = None,
 ) -> IngestReport:
+    """`calibrate(store, settings)`, when given, fits (or finds) the KB's calibration after the
+    write and returns what the summary says of it; the composition root passes it in (ingest does
+    not import retrieval: askdesk/calibrate_command.calibrate_kb)."""
     t0 = time.perf_counter()
     progress = progress or Progress()
     report = IngestReport(dry_run=dry_run)
@@ -141,8 +160,21 @@ def run_ingest(
         report.records_retagged += len(p.to_retag) if i == 0 else 0
     if changed:
         store.bump_version()
+    if calibrate is not None and not dry_run:
+        _calibrate(store, settings, report, calibrate)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _calibrate(store: KnowledgeStore, settings: Settings, report: IngestReport, calibrate) -> None:
+    """Fit (or find, when the KB is unchanged) the per-KB calibration now, so the summary says
+    which is in force and the service's first search after the ingest does not pay for the fit."""
+    t1 = time.perf_counter()
+    try:
+        report.calibration = calibrate(store, settings)
+    except EmptyKnowledgeBase:
+        return
+    report.calibration_seconds = time.perf_counter() - t1
 
 
 def _existing_or_empty(store: KnowledgeStore, i: int) -> dict[str, dict]:

@@ -50,6 +50,9 @@ class Turn:
     enable_thinking: bool = False
     return_reasoning: bool = False
     started: float = field(default_factory=time.perf_counter)
+    # what the asker may read (their token's or API key's audiences); retrieval never shows them an
+    # entry tagged for others. Empty: anonymous, untagged entries only
+    audiences: frozenset[str] = frozenset()
 
 
 def _ms(t0: float) -> float:
@@ -104,12 +107,14 @@ class AnswerChain:
     async def _retrieve(self, x: dict) -> SearchResult:
         k = max(self.s.top_k, self.s.rag_context_k)
         turn: Turn | None = x.get("turn")
-        result = await asyncio.to_thread(self.retriever.search, x["standalone"], k)
+        # no turn: the admin API's prompt preview (final_prompt), an operator's view of every entry
+        audiences = turn.audiences if turn is not None else None
+        result = await asyncio.to_thread(self.retriever.search, x["standalone"], k, audiences=audiences)
         if (turn is not None and turn.history and history_need(turn.message) == "weak"
                 and decide(result, self.thresholds).mode == "no_answer"):  # fmt: skip
             # a short fragment ("Tokyo?") that finds nothing alone is read as part of the conversation
             joined = f"{turn.history[-1][0]} {turn.message}"
-            alt = await asyncio.to_thread(self.retriever.search, joined, k)
+            alt = await asyncio.to_thread(self.retriever.search, joined, k, audiences=audiences)
             if decide(alt, self.thresholds).mode != "no_answer":
                 result = alt
         if turn is not None and result.query != turn.message:
@@ -143,11 +148,13 @@ class AnswerChain:
         turn: Turn = x["turn"]
         d: Decision = x["decision"]
         result: SearchResult = x["retrieval"]
-        if d.mode == "no_answer" and self.intent_examples is not None and self.s.intents_enabled:
-            # nothing in the knowledge base: a social message or a request for a person the rules
-            # did not read ("说了等于没说", "can someone from IT just call me") is read by example
-            # (skipping follow-up fragments here was measured: it lost a right reading, kept the
-            # three false ones)
+        unsure = d.mode == "no_answer" or (d.mode == "rag" and not result.predicted_answerable)
+        if unsure and self.intent_examples is not None and self.s.intents_enabled:
+            # nothing the knowledge base is sure of: a social message or a request for a person the
+            # rules did not read ("说了等于没说", "can someone from IT just call me") is read by
+            # example (skipping follow-up fragments here was measured: it lost a right reading, kept
+            # the three false ones). A rag answer below the answerable threshold counts too: a KB's
+            # calibration may put its no-answer point lower than the global one
             intent = await asyncio.to_thread(self.intent_examples.read, turn.message)
             if intent is not None:
                 for ev in self._intent_reply(turn, IntentMatch(intent, "")):

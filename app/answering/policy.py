@@ -67,6 +67,12 @@ def _suggest(hits: list[Hit], t: Thresholds, *, floor: float) -> list[Hit]:
     return out
 
 
+def verbatim_confidence(h: Hit) -> float:
+    """The confidence the verbatim threshold reads: the global model's when a KB calibration
+    rescaled it (retrieval.ranking.rank), so "faq" keeps the precision it was chosen for."""
+    return h.features.get("prior_confidence", h.confidence)
+
+
 def decide(result: SearchResult, t: Thresholds) -> Decision:
     hits = result.hits
     # an entry worded like the question but about another topic is not an answer, and not context
@@ -74,10 +80,11 @@ def decide(result: SearchResult, t: Thresholds) -> Decision:
     top = usable[0] if usable else None
     # below retrieval's own "answerable" threshold but above this lower one, the LLM still gets
     # the passages and is told to say it does not know: a second line of defence, fewer refusals
-    if top is None or top.confidence < t.no_answer:
+    no_answer = t.no_answer if result.no_answer_threshold is None else result.no_answer_threshold
+    if top is None or top.confidence < no_answer:
         conf = top.confidence if top is not None else 0.0
         return Decision("no_answer", usable[:3], conf, _suggest(hits, t, floor=t.suggest_min))
-    if top is hits[0] and top.kind == "faq" and top.confidence >= t.faq_direct and same_language(top.lang, result.lang):
+    if top is hits[0] and top.kind == "faq" and verbatim_confidence(top) >= t.faq_direct and same_language(top.lang, result.lang):
         rivals = [h for h in hits[1:] if h.key != top.key]
         close = _suggest(rivals, t, floor=max(t.suggest_min, top.confidence - t.suggest_margin))
         return Decision("faq", [top], top.confidence, close)

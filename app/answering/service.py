@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ class Ask:
     enable_thinking: bool = False
     return_reasoning: bool = False
     surface: str = "chat"
+    # what the caller may read (a verified user's or an API key's audiences; empty = anonymous)
+    audiences: frozenset[str] = frozenset()
 
 
 class AnswerService:
@@ -40,6 +43,21 @@ class AnswerService:
         self.conv = conversations
         self.s = settings
         self._http = httpx.AsyncClient(timeout=settings.handoff_webhook_timeout_s)
+        # what users typed, per session (redacted text -> typed), kept only when tickets carry the
+        # user's own words while the log is redacted (ASKDESK_REDACT_TICKET_TRANSCRIPTS=false): in
+        # memory, bounded to the redact_ticket_memory most recent sessions, never written
+        self._typed: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._keep_typed = settings.redact_pii and not settings.redact_ticket_transcripts
+
+    def _remember_typed(self, session_id: str, message: str) -> None:
+        if not self._keep_typed or self.s.redact_ticket_memory <= 0:
+            return
+        redacted = self.conv.redact(message)
+        if redacted != message:
+            self._typed.setdefault(session_id, {})[redacted] = message
+            self._typed.move_to_end(session_id)
+            while len(self._typed) > self.s.redact_ticket_memory:
+                self._typed.popitem(last=False)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -51,11 +69,13 @@ class AnswerService:
         exchange is logged whatever happens (also when the client goes away mid-stream)."""
         sid = await asyncio.to_thread(self.conv.ensure_session, ask.session_id, ask.user, ask.owner)
         mid = new_id()
+        self._remember_typed(sid, ask.message)
         lang = detect_lang(ask.message)
         history = ask.history
         if history is None:
             history = [(t.question, t.answer) for t in await asyncio.to_thread(self.conv.history, sid, self.s.history_turns)]
-        turn = Turn(ask.message, lang, history[-self.s.history_turns :], ask.enable_thinking, ask.return_reasoning)
+        turn = Turn(ask.message, lang, history[-self.s.history_turns :], ask.enable_thinking, ask.return_reasoning,
+                    audiences=ask.audiences)  # fmt: skip
         record: dict = {"id": mid, "session_id": sid, "question": ask.message, "lang": lang,
                         "surface": ask.surface, "user": ask.user, "error": "client disconnected"}  # fmt: skip
         sources: list[Source] = []
@@ -155,7 +175,13 @@ class AnswerService:
             if ex is not None and ex.session_id == session_id:
                 sources, lang = ex.sources, ex.lang or "en"
         ticket = await asyncio.to_thread(
-            self.conv.create_ticket, session_id=session_id, reason=reason, user=user, sources=sources, owner=owner
+            self.conv.create_ticket,
+            session_id=session_id,
+            reason=reason,
+            user=user,
+            sources=sources,
+            owner=owner,
+            unredacted=self._typed.get(session_id),
         )
         if self.s.handoff_webhook_url:
             payload = {"reference": ticket.reference, "session_id": session_id, "reason": reason, "user": user,

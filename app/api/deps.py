@@ -17,7 +17,7 @@ from limits import RateLimitItem, parse
 from app.api import identity
 from app.api.errors import APIError
 from app.api.state import get_state
-from app.settings import Settings
+from app.settings import APIKeySpec, Settings
 
 # addresses that mean "this machine": binding there needs no keys, and without an admin key the
 # admin API answers only callers from there ("testclient" is Starlette's in-process test client)
@@ -25,6 +25,8 @@ LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 # the only routes a publishable widget key opens (app/api/main.py also lets foreign origins read
 # refusals on these)
 WIDGET_ROUTES = frozenset({"/api/chat", "/api/feedback", "/api/handoff"})
+DEFAULT_SCOPES = frozenset({"chat", "search"})  # a key in ASKDESK_API_KEYS, the widget, the keyless demo
+SEARCH_ROUTES = frozenset({"/api/search"})  # need the "search" scope; every other caller route "chat"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,11 @@ class Caller:
     key: str  # rate-limit key
     kind: str  # api | widget | anonymous
     exempt: bool = False
+    # what the API key may do and read (ASKDESK_API_KEY_SPECS; a plain key: chat and search, no
+    # audiences); a signed-in user's own audiences are on their Identity (verified_identity)
+    scopes: frozenset[str] = DEFAULT_SCOPES
+    audiences: frozenset[str] = frozenset()
+    name: str = ""  # the key's name in the audit log
 
 
 def _matches(candidate: str, secrets: list) -> bool:
@@ -40,6 +47,21 @@ def _matches(candidate: str, secrets: list) -> bool:
     for s in secrets:
         ok |= hmac.compare_digest(candidate.encode(), s.get_secret_value().encode())
     return ok
+
+
+def _spec_for(token: str, s: Settings) -> APIKeySpec | None:
+    """The key spec of this key (compared with every spec, in constant time each)."""
+    found = None
+    for spec in s.api_key_specs:
+        if hmac.compare_digest(token.encode(), spec.key.get_secret_value().encode()):
+            found = spec
+    return found
+
+
+def _insufficient_scope(scope: str) -> APIError:
+    return APIError(
+        403, f"this API key lacks the {scope!r} scope", type="permission_error", code="insufficient_scope"
+    )
 
 
 def _bearer(request: Request) -> str | None:
@@ -147,7 +169,13 @@ def caller(request: Request) -> Caller:
             _check_api_key(request, token)
         exempt = bool(token and s.rate_limit_exempt_keys and _matches(token, s.rate_limit_exempt_keys))
         if token and (s.api_keys or exempt):
-            c = Caller(key="key:" + hashlib.sha256(token.encode()).hexdigest()[:16], kind="api", exempt=exempt)
+            spec = _spec_for(token, s)
+            c = Caller(key="key:" + hashlib.sha256(token.encode()).hexdigest()[:16], kind="api", exempt=exempt,
+                       scopes=frozenset(spec.scopes) if spec else DEFAULT_SCOPES,
+                       audiences=frozenset(spec.audiences) if spec else frozenset(), name=spec.name if spec else "")  # fmt: skip
+            scope = "search" if _route_path(request) in SEARCH_ROUTES else "chat"
+            if scope not in c.scopes:
+                raise _insufficient_scope(scope)
         else:
             c = Caller(key="ip:" + _address(request), kind="anonymous")
     if not c.exempt:
@@ -181,28 +209,83 @@ def session_owner(who: Caller) -> str:
     return who.key
 
 
-def verified_user(request: Request, token: str | None) -> str | None:
-    """The signed-in user from a host-signed identity token; None when absent or invalid."""
-    s: Settings = get_state(request).settings
-    if not token or s.widget_identity_secret is None:
+def _identity_verifier(request: Request) -> identity.IdentityVerifier:
+    # built once per app from its settings (a key file read, a JWKS client whose key cache lives on)
+    app_state = request.app.state
+    verifier = getattr(app_state, "identity_verifier", None)
+    if verifier is None:
+        verifier = identity.IdentityVerifier.from_settings(get_state(request).settings)
+        app_state.identity_verifier = verifier
+    return verifier
+
+
+def verified_identity(request: Request, token: str | None) -> identity.Identity | None:
+    """The signed-in user from a host-signed identity token (JWT; app/api/identity.py); None when
+    no token is sent or none is configured. A token that is sent and fails (forged, expired, not yet
+    valid, wrong aud/iss, too long-lived) is refused with a 401, never read as anonymous: the host
+    page then knows to sign the user in again, and a caller never silently loses what they may read.
+    Kept on ``request.state.identity`` for the parts that filter by audiences."""
+    if not token:
         return None
-    claims = identity.verify(token, s.widget_identity_secret.get_secret_value(), max_age_s=s.identity_token_max_age_s)
-    if claims is None:
-        raise APIError(401, "identity token is invalid or expired", type="authentication_error",
-                       code="invalid_identity_token")  # fmt: skip
-    return f"{claims['sub']}" + (f" ({claims['name']})" if claims.get("name") else "")
+    verifier = _identity_verifier(request)
+    if not verifier.configured:
+        return None
+    try:
+        who = verifier.verify(token)
+    except identity.InvalidIdentity as e:
+        raise APIError(401, str(e), type="authentication_error", code="invalid_identity_token") from None
+    except identity.IdentityProviderUnavailable as e:  # not the caller's fault: try again later
+        raise APIError(503, str(e), type="server_error", code="identity_provider_unavailable") from None
+    request.state.identity = who
+    return who
 
 
-def admin(request: Request) -> None:
+def verified_user(request: Request, token: str | None) -> str | None:
+    """The signed-in user as sessions, the log and tickets store it: "sub (name)"; None when absent."""
+    who = verified_identity(request, token)
+    return who.display if who else None
+
+
+def reader_audiences(request: Request, who: Caller) -> frozenset[str]:
+    """What this request may read (retrieval filters by it): a verified user's audiences when a
+    token signed one in (verified_identity ran first), else the API key's; a widget visitor or a
+    caller without either: none (untagged entries only). The admin key reads everything on the
+    admin API only: it is not a Caller, so it never widens a chat."""
+    who_user = getattr(request.state, "identity", None)
+    aud = who_user.audiences if who_user is not None else who.audiences
+    return frozenset(a.strip().casefold() for a in aud if a and a.strip())
+
+
+def _audit(request: Request, actor: str, action: str) -> str:
+    """Every admin request is in the audit log (app/privacy/audit.py), let in or refused."""
+    target = f"{request.method} {_route_path(request)}"
+    get_state(request).conversations.audit.record(actor, action, target, {"address": _address(request)})
+    return actor
+
+
+def admin(request: Request) -> str:
+    """Let an admin request in (X-Admin-Key, or an API key with the "admin" scope) and record it;
+    the actor as the audit log names it."""
     st = get_state(request)
     s: Settings = st.settings
-    _limit(st, s.admin_rate_limit, "admin:" + _address(request), " for the admin API")
-    given = request.headers.get("x-admin-key")
+    addr = _address(request)
+    _limit(st, s.admin_rate_limit, "admin:" + addr, " for the admin API")
+    given, token = request.headers.get("x-admin-key"), _bearer(request)
+    if given is None and token and s.api_key_specs:
+        _refuse_if_locked_out(request)
+        spec = _spec_for(token, s)
+        if spec is not None and "admin" in spec.scopes:
+            return _audit(request, f"key:{spec.name or 'unnamed'}@{addr}", "admin.request")
+        _audit(request, f"bearer@{addr}", "admin.denied")
+        if not _matches(token, s.api_keys + s.rate_limit_exempt_keys):
+            _count_failure(request)
+            raise _invalid_api_key()
+        raise _insufficient_scope("admin")
     if s.admin_key is None:
         # keyless local demo only (no API keys either): admin from this machine without a key; once
         # API keys are set the deployment is not a demo, and without an admin key admin is off
-        if not s.api_keys and _address(request) in LOOPBACK:
-            return
+        if not s.api_keys and addr in LOOPBACK:
+            return _audit(request, f"local@{addr}", "admin.request")
         raise APIError(403, "admin API is disabled: set ASKDESK_ADMIN_KEY", type="permission_error",
                        code="admin_disabled")  # fmt: skip
     if not given:
@@ -210,8 +293,10 @@ def admin(request: Request) -> None:
     _refuse_if_locked_out(request)
     if not hmac.compare_digest(given.encode(), s.admin_key.get_secret_value().encode()):
         _count_failure(request)
+        _audit(request, f"admin-key?@{addr}", "admin.denied")
         raise _invalid_admin_key()
+    return _audit(request, f"admin-key@{addr}", "admin.request")
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
-AdminDep = Annotated[None, Depends(admin)]
+AdminDep = Annotated[str, Depends(admin)]  # the actor, for the audit log

@@ -7,6 +7,8 @@ exchange log, feedback and tickets live in the database (SQLite or a shared Post
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import Callable
@@ -25,7 +27,9 @@ from app.api.errors import install_handlers
 from app.api.openapi_docs import document_api
 from app.api.schemas import OAIError
 from app.api.state import AppState
+from app.console import routes as console
 from app.errors import AskDeskError, ConfigError
+from app.privacy import retention
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,9 +62,17 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
             log.warning("knowledge base not loaded: %s", e)
         await st.router.start()
         app.state.askdesk = st
+        purger = None
+        if settings.retention_days:  # 0 keeps everything (app/privacy/retention.py)
+            purger = asyncio.create_task(retention.run_schedule(
+                st.conversations, settings.retention_days, settings.retention_interval_s))  # fmt: skip
         try:
             yield
         finally:
+            if purger is not None:
+                purger.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purger
             await st.router.stop()
             await st.answers.aclose()
             st.conversations.dispose()
@@ -76,7 +88,8 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
     # each add_middleware wraps the ones before it; from the outside in: OneLineStartupFailure,
     # SecurityHeaders (on every answer below it), LocalOnlyWithoutKeys, widget_refusals_readable,
     # CORS, RequestBodyGuard (inside CORS, so a widget on an allowed origin can read its 413/400)
-    app.add_middleware(RequestBodyGuard, limit_for=lambda path: upload if path == UPLOAD_PATH else limit)
+    uploads = (UPLOAD_PATH, console.UPLOAD_PATH)  # the admin API's and the console's upload forms
+    app.add_middleware(RequestBodyGuard, limit_for=lambda path: upload if path in uploads else limit)
     app.add_middleware(
         CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-AskDesk-Widget-Key", "X-AskDesk-Visitor", "X-Admin-Key"],
@@ -112,6 +125,7 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
 
     for r in (routes_health, routes_chat, routes_openai, routes_search, routes_admin):
         app.include_router(r.router)
+    console.install(app)  # the support team's pages at /admin (app/console)
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget_js():

@@ -368,6 +368,10 @@ def _bodies(paths: dict[str, Any]) -> None:
                 "description": "One exchange (JSON object) per line (`format=jsonl`)",
             }
         }
+    if ok := _ok(paths, "get", "/api/admin/audit"):
+        ok.setdefault("content", {})["text/csv"] = {
+            "schema": {"type": "string", "description": "The audit events as CSV, a header row first (`format=csv`)"}
+        }
     if ok := _ok(paths, "get", "/metrics"):
         ok["content"] = {
             "text/plain": {

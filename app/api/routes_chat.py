@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from app.answering.chain import Event
 from app.answering.service import Ask
-from app.api.deps import CallerDep, get_state, session_owner, verified_user
+from app.api.deps import CallerDep, get_state, reader_audiences, session_owner, verified_user
 from app.api.errors import APIError
 from app.api.sse import SSE_HEADERS, sse
 from app.api.schemas import ChatRequest, ChatResponse, FeedbackRequest, Handoff, HandoffRequest
@@ -29,7 +29,8 @@ async def chat(req: ChatRequest, request: Request, who: CallerDep):
     user = verified_user(request, req.user_token)
     ask = Ask(message=req.message, session_id=req.session_id, user=user, owner=session_owner(who),
               enable_thinking=req.enable_thinking, return_reasoning=req.return_reasoning,
-              surface="widget" if who.kind == "widget" else "chat")  # fmt: skip
+              surface="widget" if who.kind == "widget" else "chat",
+              audiences=reader_audiences(request, who))  # fmt: skip
     if req.stream:
         return StreamingResponse(
             _sse_stream(st.answers.stream(ask), lambda d: st.metrics.observe(ask.surface, d)),

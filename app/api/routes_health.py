@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import get_state, operator
 from app.api.errors import APIError
+from app.retrieval.kb_calibration import describe
 
 router = APIRouter(tags=["health"])
 
@@ -40,6 +41,11 @@ async def ready(request: Request):
     llm = st.router.status()
     ok = chroma["ok"] and db["ok"] and any(b.get("healthy") for b in llm)
     body = {"status": "ready" if ok else "degraded", "chroma": chroma, "database": db, "llm": llm}
+    if chroma["ok"]:
+        try:  # which confidence model and thresholds judge "in the knowledge base" right now
+            body["calibration"] = describe(await asyncio.to_thread(st.retriever.calibration))
+        except Exception as e:  # a status page reports, it does not fail
+            body["calibration"] = {"source": "unknown", "error": str(e)}
     if not details:  # keyed deployment, no key: the verdict, not the internals
         body = {"status": body["status"]}
     # degraded still answers faq / no_answer questions, so it is not a 503 for load balancers that only

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from app.api import openai_serving
-from app.api.deps import CallerDep, get_state
+from app.api.deps import CallerDep, get_state, reader_audiences
 from app.api.schemas import ModelCard, ModelList, OAIChatRequest
 from app.api.sse import SSE_HEADERS
 
@@ -24,6 +24,7 @@ async def chat_completions(req: OAIChatRequest, request: Request, who: CallerDep
     # `user` comes from an API-key holder (a trusted system), unlike widget visitors
     ask = openai_serving.to_ask(req, st.settings.model_names, user=req.user)
     ask.owner = who.key  # each /v1 request is its own session; the caller owns it all the same
+    ask.audiences = reader_audiences(request, who)  # the key's: /v1 carries no user token
     if req.stream:
         chunks = openai_serving.stream_chunks(
             req, st.answers.stream(ask), lambda d: st.metrics.observe("openai", d)

@@ -6,15 +6,16 @@ import asyncio
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import CallerDep, get_state
+from app.api.deps import CallerDep, get_state, reader_audiences
 from app.api.schemas import SearchHit, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/api", tags=["search"])
 
 
 @router.post("/search", response_model=SearchResponse)
-async def search(req: SearchRequest, request: Request, _: CallerDep) -> SearchResponse:
-    r = await asyncio.to_thread(get_state(request).retriever.search, req.query, req.k)
+async def search(req: SearchRequest, request: Request, who: CallerDep) -> SearchResponse:
+    r = await asyncio.to_thread(get_state(request).retriever.search, req.query, req.k,
+                                audiences=reader_audiences(request, who))  # fmt: skip
     return SearchResponse(
         query=r.query, lang=r.lang, predicted_answerable=r.predicted_answerable, confidence=r.confidence,
         hits=[SearchHit(id=h.key, score=round(h.score, 4), confidence=round(h.confidence, 4), source=h.source,

@@ -70,3 +70,6 @@ class Ticket(Base):
     sources: Mapped[list] = mapped_column(JSON, default=list)
     webhook_status: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    # the support team's side (the console, app/console): open | resolved, and their note
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -6,12 +6,15 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, delete, func, or_, select
 from sqlalchemy.orm import sessionmaker
 
 from app.conversations.models import Base, ChatSession, Exchange, Feedback, Ticket
+from app.privacy.audit import AuditLog
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,12 @@ def new_id() -> str:
 
 
 class ConversationStore:
-    def __init__(self, url: str) -> None:
+    """``redact`` is applied to every text written (question, rewritten query, answer, error,
+    feedback comment; ticket transcripts are built from those): the one place nothing personal gets
+    past (app/privacy/redact.py, wired in askdesk/wiring.py). None stores text as given."""
+
+    def __init__(self, url: str, redact: Callable[[str], str] | None = None) -> None:
+        self.redact: Callable[[str], str] = redact or _as_given
         kwargs = {"connect_args": {"check_same_thread": False}} if url.startswith("sqlite") else {}
         if url.startswith("sqlite:///"):
             from pathlib import Path
@@ -42,7 +50,11 @@ class ConversationStore:
 
         Base.metadata.create_all(self.engine)
         _add_owner_column(self.engine)
+        _add_ticket_status_columns(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        # admin actions, append-only, in the same database (app/privacy/audit.py): other parts call
+        # conversations.audit.record(actor, action, target, detail)
+        self.audit = AuditLog(self.engine)
 
     def ping(self) -> None:
         with self._session() as s:
@@ -84,6 +96,9 @@ class ConversationStore:
 
     def log_exchange(self, **fields) -> str:
         eid = fields.pop("id", None) or new_id()
+        for name in ("question", "rewritten", "answer", "error"):
+            if fields.get(name):
+                fields[name] = self.redact(fields[name])
         with self._session.begin() as s:
             s.add(Exchange(id=eid, **fields))
         return eid
@@ -97,6 +112,7 @@ class ConversationStore:
         with self._session.begin() as s:
             if s.get(Exchange, exchange_id) is None:
                 return False
+            comment = self.redact(comment) if comment else comment
             s.add(Feedback(exchange_id=exchange_id, rating=rating, comment=comment))
         return True
 
@@ -116,9 +132,13 @@ class ConversationStore:
         return out
 
     def create_ticket(self, *, session_id: str, reason: str, user: str | None, sources: list,
-                      owner: str | None = None) -> Ticket:  # fmt: skip
+                      owner: str | None = None, unredacted: Mapping[str, str] | None = None) -> Ticket:  # fmt: skip
+        """``unredacted``: redacted message -> what the user typed, for a ticket configured to carry
+        the user's own words (ASKDESK_REDACT_TICKET_TRANSCRIPTS=false)."""
         ref = "AD-" + secrets.token_hex(4).upper()
         transcript = self.transcript(session_id)
+        for turn in transcript if unredacted else ():
+            turn["content"] = unredacted.get(turn["content"], turn["content"])
         with self._session.begin() as s:
             if s.get(ChatSession, session_id) is None:
                 s.add(ChatSession(id=session_id, user=user, owner=owner))
@@ -178,8 +198,84 @@ class ConversationStore:
             for r in rows
         ]  # fmt: skip
 
+    # --- retention and a user's data (app/privacy/retention.py decides when and records it) ---
+    def purge_before(self, cutoff: datetime) -> dict[str, int]:
+        """Delete exchanges (with their feedback) and tickets created before ``cutoff`` (UTC), and the
+        sessions from before it that have nothing left. A session still in use keeps its row."""
+        with self._session.begin() as s:
+            old = select(Exchange.id).where(Exchange.created_at < cutoff)
+            counts = {"feedback": s.execute(delete(Feedback).where(Feedback.exchange_id.in_(old))).rowcount,
+                      "exchanges": s.execute(delete(Exchange).where(Exchange.created_at < cutoff)).rowcount,
+                      "tickets": s.execute(delete(Ticket).where(Ticket.created_at < cutoff)).rowcount}  # fmt: skip
+            idle = (select(ChatSession.id).where(ChatSession.created_at < cutoff)
+                    .where(~ChatSession.id.in_(select(Exchange.session_id)))
+                    .where(~ChatSession.id.in_(select(Ticket.session_id))))  # fmt: skip
+            counts["sessions"] = s.execute(delete(ChatSession).where(ChatSession.id.in_(idle))).rowcount
+        return counts
+
+    def user_data(self, user_id: str) -> dict:
+        """Everything stored about a verified user (the token's ``sub``): their sessions with every
+        exchange in them, exchanges logged under them elsewhere, feedback on those, their tickets."""
+        with self._session() as s:
+            sids, eids = self._user_rows(s, user_id)
+            sessions = s.scalars(select(ChatSession).where(ChatSession.id.in_(sids))).all()
+            exchanges = s.scalars(
+                select(Exchange).where(Exchange.id.in_(eids)).order_by(Exchange.created_at)
+            ).all()
+            feedback = s.scalars(select(Feedback).where(Feedback.exchange_id.in_(eids))).all()
+            tickets = s.scalars(
+                select(Ticket).where(or_(Ticket.session_id.in_(sids), _is_user(Ticket.user, user_id)))
+            ).all()
+        return {
+            "user_id": user_id,
+            "sessions": [{"id": r.id, "user": r.user, "created_at": _iso(r.created_at)} for r in sessions],
+            "exchanges": [{"id": r.id, "session_id": r.session_id, "at": _iso(r.created_at), "question": r.question,
+                           "rewritten": r.rewritten, "answer": r.answer, "mode": r.mode, "lang": r.lang,
+                           "sources": r.sources, "surface": r.surface, "user": r.user} for r in exchanges],
+            "feedback": [{"exchange_id": r.exchange_id, "rating": r.rating, "comment": r.comment,
+                          "at": _iso(r.created_at)} for r in feedback],
+            "tickets": [{"reference": r.reference, "session_id": r.session_id, "reason": r.reason, "user": r.user,
+                         "transcript": r.transcript, "created_at": _iso(r.created_at)} for r in tickets],
+        }  # fmt: skip
+
+    def delete_user_data(self, user_id: str) -> dict[str, int]:
+        """Delete what ``user_data`` returns; the counts of rows deleted."""
+        with self._session.begin() as s:
+            sids, eids = self._user_rows(s, user_id)
+            return {
+                "feedback": s.execute(delete(Feedback).where(Feedback.exchange_id.in_(eids))).rowcount,
+                "tickets": s.execute(delete(Ticket).where(
+                    or_(Ticket.session_id.in_(sids), _is_user(Ticket.user, user_id)))).rowcount,
+                "exchanges": s.execute(delete(Exchange).where(Exchange.id.in_(eids))).rowcount,
+                "sessions": s.execute(delete(ChatSession).where(ChatSession.id.in_(sids))).rowcount,
+            }  # fmt: skip
+
+    @staticmethod
+    def _user_rows(s, user_id: str) -> tuple[list[str], list[str]]:
+        sids = list(s.scalars(select(ChatSession.id).where(_is_user(ChatSession.user, user_id))))
+        eids = list(s.scalars(select(Exchange.id).where(
+            or_(Exchange.session_id.in_(sids), _is_user(Exchange.user, user_id)))))  # fmt: skip
+        return sids, eids
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _as_given(text: str) -> str:
+    return text
+
+
+def _is_user(column, user_id: str):
+    """The stored user is the token's subject, with the display name after it when the token had one
+    ("e1024 (Li Wei)", app/api/deps.py verified_user)."""
+    escaped = user_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(column == user_id, column.like(escaped + " (%", escape="\\"))
+
+
+def _iso(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()  # SQLite reads back naive UTC
 
 
 def _belongs(row: ChatSession, owner: str | None, user: str | None) -> bool:
@@ -198,3 +294,16 @@ def _add_owner_column(engine) -> None:
     if "owner" not in {c["name"] for c in inspect(engine).get_columns("sessions")}:
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE sessions ADD COLUMN owner VARCHAR(256)"))
+
+
+def _add_ticket_status_columns(engine) -> None:
+    """Databases made before the console get the tickets' status (every old ticket open) and note.
+    The same stopgap as _add_owner_column, until schema changes go through migrations."""
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(engine).get_columns("tickets")}
+    with engine.begin() as conn:
+        if "status" not in have:
+            conn.execute(text("ALTER TABLE tickets ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'open'"))
+        if "note" not in have:
+            conn.execute(text("ALTER TABLE tickets ADD COLUMN note TEXT"))

@@ -76,6 +76,13 @@ def calibration_key(en_lead: bool, doc: bool, verified: bool = False) -> str:
     return ("en" if en_lead else "multi") + ("-doc" if doc else "") + ("+v" if verified and not doc else "")
 
 
+def calibration_for(calibration: Mapping[str, Calibration], key: str) -> Calibration:
+    """The most specific model there is for a calibration key: with the verifier's opinion, then
+    without it, then the lead encoder's FAQ model."""
+    plain = key.replace("+v", "")
+    return calibration.get(key) or calibration.get(plain) or calibration[plain.split("-")[0]]
+
+
 def hit_features(
     fused: float, best_other: float, cos: float, cover: float, agree: float, qcover: float, lift: float
 ) -> dict[str, float]:

@@ -4,11 +4,12 @@ vectors of every collection as row-aligned matrices, and the BM25 index. Built f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from app.records import AUDIENCES, parse_audiences, visible_to
 from app.retrieval.fusion import Grouping
 from app.retrieval.lexical import BM25
 from app.retrieval.matvec import HalfMatrix
@@ -30,6 +31,7 @@ class EntryInfo:
     question: str
     answer: str
     related: tuple[str, ...]
+    audiences: frozenset[str] = frozenset()  # who may read it; empty = everyone
 
 
 @dataclass
@@ -56,6 +58,7 @@ def _entry_from_meta(m: dict) -> EntryInfo:
         question=str(m.get("question") or ""),
         answer=str(m.get("answer") or ""),
         related=tuple(q for q in rel.split("\n") if q.strip()),
+        audiences=frozenset(parse_audiences(m.get(AUDIENCES))),
     )
 
 
@@ -67,6 +70,10 @@ class KBIndex:
         if base is None:
             raise ValueError("the primary collection's records are needed")
         self.version = version
+        # the calibration in force for this snapshot (app/retrieval/kb_calibration.py), set by
+        # the retriever after the build; None = the global default
+        self.calibration = None
+        self.calibration_stamp: float | None = None
         keep = [i for i, m in enumerate(base.metadatas) if m and m.get("entry_key")]
         self.record_ids = [base.ids[i] for i in keep]
         self.record_texts = [base.texts[i] or "" for i in keep]
@@ -82,6 +89,8 @@ class KBIndex:
             rec_entry[r] = key_to_idx[key]
         self.key_to_idx = key_to_idx
         self.rec_entry = rec_entry
+        # entries some readers may not see: without any, every reader searches this very snapshot
+        self.restricted = [e for e in self.entries if e.audiences]
         self.rec_is_question = np.array([m.get("field") in QUESTION_FIELDS for m in metas], dtype=bool)
         self.rec_field = [str(m.get("field", "")) for m in metas]
         # dense matrices, rows in record order; a collection missing some records (ingest in
@@ -187,36 +196,57 @@ class KBIndex:
         end = g.starts[p + 1] if p + 1 < len(g.starts) else len(g.rows)
         return g.rows[g.starts[p] : end]
 
+    def hidden_from(self, audiences: frozenset[str]) -> frozenset[str]:
+        """Keys of the entries a reader with these audiences may not see (empty: sees them all)."""
+        return frozenset(e.key for e in self.restricted if not visible_to(e.audiences, audiences))
+
     @property
     def n_entries(self) -> int:
         return len(self.entries)
 
     def without(self, keys: set[str]) -> KBIndex:
         """A copy without the given entries (evals: simulate knowledge the KB does not have)."""
+        return self.variant(drop_entries=keys)
+
+    def variant(
+        self,
+        *,
+        drop_entries: set[str] = frozenset(),
+        drop_records: set[int] = frozenset(),
+        drop_related: Mapping[str, set[str]] | None = None,
+    ) -> KBIndex:
+        """A copy without some entries, some single records (by row) and some related questions
+        (by entry key; their text leaves the entry's lexical unit and overlap units too): the
+        self-calibration asks an entry's own paraphrase with that paraphrase taken out."""
         new = object.__new__(KBIndex)
-        keep_rec = np.array([self.entries[e].key not in keys for e in self.rec_entry], dtype=bool)
-        sets = []
-        for mat in self.dense:
-            sets.append(mat)
+        keep_rec = np.array(
+            [self.entries[e].key not in drop_entries and r not in drop_records for r, e in enumerate(self.rec_entry)],
+            dtype=bool,
+        )
         idx = np.flatnonzero(keep_rec)
+        drop_related = drop_related or {}
+        metas = [self._meta(i, drop_related) for i in idx]
         recs = [
             RecordSet(
                 [self.record_ids[i] for i in idx],
                 [self.record_texts[i] for i in idx],
-                [self._meta(i) for i in idx],
+                metas,
                 None if mat is None else mat[idx],
             )
-            for mat in sets
+            for mat in self.dense
         ]
         KBIndex.__init__(new, recs, self.version)
         return new
 
-    def _meta(self, r: int) -> dict:
+    def _meta(self, r: int, drop_related: Mapping[str, set[str]] | None = None) -> dict:
         e = self.entries[self.rec_entry[r]]
+        gone = (drop_related or {}).get(e.key, ())
+        related = [q for q in e.related if q not in gone]
         return {
             "entry_key": e.key, "kind": e.kind, "source": e.source, "title": e.title, "section": e.section,
             "page": e.page, "category": e.category, "lang": e.lang, "question": e.question,
-            "answer": e.answer, "related_questions": "\n".join(e.related), "field": self.rec_field[r],
+            "answer": e.answer, "related_questions": "\n".join(related), "field": self.rec_field[r],
+            AUDIENCES: ",".join(sorted(e.audiences)),
         }  # fmt: skip
 
 

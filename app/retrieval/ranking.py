@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from app.embeddings import MINILM_NAMES, USE_NAMES
-from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibration_key, hit_features
+from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibration_for, calibration_key, hit_features
 from app.retrieval.fusion import DEFAULT_WEIGHTS, fuse, lang_group, top_k
 from app.retrieval.kb_index import KBIndex
 from app.retrieval.matvec import HalfMatrix
@@ -145,9 +145,13 @@ def rank(
     *,
     weights: Mapping[str, Mapping[str, float]] = DEFAULT_WEIGHTS,
     calibration: Mapping[str, Calibration] = DEFAULT_CALIBRATION,
+    prior: Mapping[str, Calibration] | None = None,
 ) -> list[RankedHit]:
     """The k best entries for the query, each with its fused score, calibrated confidence, the
-    record to show and the features the confidence was computed from."""
+    record to show and the features the confidence was computed from. With a `prior` (a KB's
+    self-calibration rescales the global model), each hit's features also carry the prior's
+    confidence as `prior_confidence`: the verbatim-answer threshold is a precision point of the
+    global model, which the rescaling (fitted for answerable vs not) does not preserve."""
     if index.n_entries == 0:
         return []
     group, w = weights_for(lang, index, weights)
@@ -174,8 +178,10 @@ def rank(
         e = int(e)
         record = _shown_record(index, e, ctx.lead_scores)
         feats = _hit_feature_set(ctx, e, record)
-        calib = _calibration_for(calibration, lead == "en", bool(index.entry_is_doc[e]), bool(ucos))
-        hits.append(RankedHit(e, float(fused[e]), calib.confidence(feats), record, feats))
+        key = (lead == "en", bool(index.entry_is_doc[e]), bool(ucos))
+        if prior is not None:
+            feats["prior_confidence"] = _calibration_for(prior, *key).confidence(feats)
+        hits.append(RankedHit(e, float(fused[e]), _calibration_for(calibration, *key).confidence(feats), record, feats))
     return hits
 
 
@@ -360,10 +366,5 @@ def _hit_feature_set(ctx: _HitContext, e: int, record: int) -> dict[str, float]:
 def _calibration_for(
     calibration: Mapping[str, Calibration], en_lead: bool, doc: bool, verified: bool
 ) -> Calibration:
-    """The most specific calibration model there is for this kind of hit: with the verifier's
-    opinion, then without it, then the lead encoder's FAQ model."""
-    return (
-        calibration.get(calibration_key(en_lead, doc, verified))
-        or calibration.get(calibration_key(en_lead, doc))
-        or calibration[calibration_key(en_lead, False)]
-    )
+    """The most specific calibration model there is for this kind of hit (confidence.calibration_for)."""
+    return calibration_for(calibration, calibration_key(en_lead, doc, verified))

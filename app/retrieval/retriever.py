@@ -9,21 +9,25 @@ in; searches keep using the old snapshot meanwhile.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from app.errors import BadRequest, EmptyKnowledgeBase
-from app.ports import KnowledgeStore
 from app.lang import detect_lang
-from app.retrieval.confidence import answerable_threshold
+from app.ports import KnowledgeStore
+from app.retrieval.confidence import DEFAULT_CALIBRATION, answerable_threshold
 from app.retrieval.frame import frame_swap
+from app.retrieval.kb_calibration import KBCalibrator, global_calibration
 from app.retrieval.kb_index import KBIndex, RecordSet
 from app.retrieval.ranking import model_role, needed_models, prepare, rank, weights_for
+from app.retrieval.selfcal import SelfCalibration
 from app.retrieval.text import tokenize, warm_up
 from app.settings import Settings
 
@@ -61,6 +65,9 @@ class SearchResult:
     hits: list[Hit]
     predicted_answerable: bool
     confidence: float  # of the top hit (0 when there is none)
+    # the top confidence below which the chat says "not in the knowledge base", as calibrated for
+    # this KB (kb_calibration); None = the answering settings' own
+    no_answer_threshold: float | None = None
 
 
 def snippet(text: str, n: int = SNIPPET_CHARS) -> str:
@@ -77,6 +84,11 @@ class Retriever:
         self._index: KBIndex | None = None
         self._checked_at = float("-inf")
         self._refresh_lock = threading.Lock()
+        # snapshots without the entries some readers may not see: (base snapshot's id, hidden keys)
+        # -> (base, variant); the base is kept so an id reused after the base is gone never matches
+        self._variants: OrderedDict[tuple[int, frozenset[str]], tuple[KBIndex, KBIndex]] = OrderedDict()
+        self._variants_lock = threading.Lock()
+        self.calibrator = KBCalibrator(settings, self.embedders, self.roles) if store is not None else None
         warm_up()
 
     @classmethod
@@ -98,11 +110,27 @@ class Retriever:
         index = KBIndex(sets, version)
         # the float16 scorers now, while the old snapshot still serves, not in the first query
         prepare(index, self.roles)
+        # this snapshot's calibration travels with it: a search never mixes one KB's index with
+        # another's thresholds
+        index.calibration_stamp = self.calibrator.stamp()
+        index.calibration = self.calibrator.for_index(index)
         log.info(
-            "retrieval index built: %d entries, %d records, version %s in %.2f s",
-            index.n_entries, len(index.record_ids), version, time.perf_counter() - t0,
+            "retrieval index built: %d entries, %d records, version %s in %.2f s; calibration: %s",
+            index.n_entries, len(index.record_ids), version, time.perf_counter() - t0, index.calibration.source,
         )  # fmt: skip
         return index
+
+    def _recalibrated(self, index: KBIndex) -> KBIndex:
+        new = copy.copy(index)  # shares the matrices; searches holding the old one are unaffected
+        new.calibration_stamp = self.calibrator.stamp()
+        new.calibration = self.calibrator.for_index(new)
+        log.info("calibration changed: %s", new.calibration.source)
+        return new
+
+    def calibration(self) -> SelfCalibration:
+        """The calibration in force for the current snapshot."""
+        index = self.refresh()
+        return index.calibration or global_calibration(self.settings, "no knowledge base snapshot")
 
     def refresh(self, *, force: bool = False) -> KBIndex:
         """The current snapshot, rebuilt first if the collection version changed (checked at most
@@ -119,6 +147,9 @@ class Retriever:
             version = self.store.version()
             if self._index is None or version != self._index.version:
                 self._index = self._build(version)
+            elif self._index.calibration_stamp != self.calibrator.stamp():
+                # `askdesk calibrate` wrote (or removed) a calibration: a new snapshot object with it
+                self._index = self._recalibrated(self._index)
             self._checked_at = time.monotonic()
             return self._index
 
@@ -129,12 +160,50 @@ class Retriever:
         e = index.key_to_idx.get(key)
         return None if e is None else index.faq_terms.get(e)
 
+    def visible(self, index: KBIndex, audiences: frozenset[str] | None) -> KBIndex | None:
+        """The snapshot a reader with these audiences searches: `index` itself when they may see
+        every entry (None = an operator: the CLI, the admin API), else a variant without the others,
+        rebuilt (BM25, matrices, frame-swap terms) so that scores, rivals and suggestions are what
+        they would be if those entries did not exist; None when they may see no entry at all."""
+        if audiences is None or not index.restricted:
+            return index
+        hidden = index.hidden_from(audiences)
+        if not hidden:
+            return index
+        if len(hidden) == index.n_entries:
+            return None
+        key = (id(index), hidden)
+        with self._variants_lock:  # one build per visible set; searches of other readers wait briefly
+            got = self._variants.get(key)
+            if got is not None and got[0] is index:
+                self._variants.move_to_end(key)
+                return got[1]
+            t0 = time.perf_counter()
+            variant = index.variant(drop_entries=set(hidden))
+            prepare(variant, self.roles)
+            # the KB's calibration, not one of the variant's own: the thresholds describe this KB
+            variant.calibration, variant.calibration_stamp = index.calibration, index.calibration_stamp
+            # views of an older snapshot are not searched again: let them (and it) go
+            for stale in [k for k, (base, _) in self._variants.items() if base is not index]:
+                del self._variants[stale]
+            self._variants[key] = (index, variant)
+            while len(self._variants) > self.settings.audience_variant_cache:
+                self._variants.popitem(last=False)
+            log.info("retrieval view without %d restricted entries built in %.2f s", len(hidden),
+                     time.perf_counter() - t0)  # fmt: skip
+            return variant
+
     # --- search ------------------------------------------------------------------------------
-    def search(self, query: str, k: int | None = None) -> SearchResult:
+    def search(self, query: str, k: int | None = None, *, audiences: frozenset[str] | None = None) -> SearchResult:
+        """Hits for a reader with `audiences` (frozenset() = anonymous: untagged entries only); None
+        = every entry, for operators (the CLI, the admin API and console, evals), never for a chat."""
         query = (query or "").strip()
         if not query:
             raise BadRequest("the query is empty")
-        index = self.refresh()
+        index = self.visible(self.refresh(), audiences)
+        if index is None:  # nothing this reader may see: as a KB without the answer
+            return SearchResult(query=query, lang=detect_lang(query), hits=[], predicted_answerable=False,
+                                confidence=0.0)  # fmt: skip
         lang = detect_lang(query)
         _, w = weights_for(lang, index)
         need = needed_models(self.roles, w, index)
@@ -158,7 +227,9 @@ class Retriever:
         lang = lang or detect_lang(query)
         _, w = weights_for(lang, index)
         qvecs = {i: v for i, v in qvecs.items() if i in needed_models(self.roles, w, index)}
-        ranked = rank(index, query, lang, qvecs, self.roles, k)
+        cal = index.calibration or global_calibration(self.settings, "a prebuilt index")
+        prior = DEFAULT_CALIBRATION if cal.source != "global" else None
+        ranked = rank(index, query, lang, qvecs, self.roles, k, calibration=cal.calibration, prior=prior)
         swap = None
         if ranked and ranked[0].entry in index.faq_terms:
             top = ranked[0].entry
@@ -192,7 +263,8 @@ class Retriever:
             lang=lang,
             hits=hits,
             predicted_answerable=bool(hits) and conf >= answerable_threshold(
-                hits[0].features, self.settings.retrieval_answerable_threshold, self.settings.retrieval_answerable_threshold_zh
+                hits[0].features, cal.thresholds["en"], cal.thresholds["multi"]
             ),
             confidence=conf,
+            no_answer_threshold=cal.thresholds.get("no_answer"),
         )

@@ -11,10 +11,9 @@ import re
 import time
 
 import httpx
+import jwt
 import pytest
 from playwright.sync_api import Page, expect
-
-from app.api.identity import sign
 
 pytest_plugins = ["tests.engine_fixtures", "tests.service_fixtures"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.llamacpp, pytest.mark.timeout(900)]
@@ -349,7 +348,7 @@ def test_rate_limited_visitor_is_told_to_wait(askdesk_service, page):
 
 def test_identity_token_is_sent_and_verified(askdesk_service, page):
     open_demo(page, askdesk_service)
-    token = sign({"sub": "e1024", "name": "Li Na", "exp": int(time.time()) + 300}, IDENTITY_SECRET)
+    token = jwt.encode({"sub": "e1024", "name": "Li Na", "exp": int(time.time()) + 300}, IDENTITY_SECRET, "HS256")
     page.evaluate("t => AskDesk.setUser(t)", token)
     launch(page)
     with page.expect_response(lambda r: r.url.endswith("/api/chat")) as ok:
@@ -358,7 +357,7 @@ def test_identity_token_is_sent_and_verified(askdesk_service, page):
     assert ok.value.status == 200 and sent["user_token"] == token
     assert ok.value.request.headers["x-askdesk-widget-key"] == "pk_demo_local"
     assert len(ok.value.request.headers["x-askdesk-visitor"]) >= 16
-    forged = sign({"sub": "ceo", "exp": int(time.time()) + 300}, "not-the-secret")
+    forged = jwt.encode({"sub": "ceo", "exp": int(time.time()) + 300}, "not-the-secret", "HS256")
     page.evaluate("t => AskDesk.setUser(t)", forged)
     with page.expect_response(lambda r: r.url.endswith("/api/chat")) as bad:
         bubble = ask(page, "How do I connect to the VPN from home?")

@@ -68,7 +68,10 @@ def test_annual_leave_is_not_answered_with_the_maternity_leave_entry(answer):
     assert a.mode != "faq"
     assert all(s.id != "hr-leave-007" for s in a.sources)
     offered = [s.id for s in a.suggestions]
-    assert "hr-leave-007" in offered and any(k in offered for k in ("hr-leave-002", "hr-leave-011"))
+    # the annual-leave entries are the answer's passages or offered (the KB's calibration decides
+    # whether retrieval is sure enough of them for a rag answer)
+    assert "hr-leave-007" in offered
+    assert any(k in offered + [s.id for s in a.sources] for k in ("hr-leave-002", "hr-leave-011"))
     assert all(s.question for s in a.suggestions)
     # the entry's own question is still answered verbatim
     assert answer("产假有多少天？").mode == "faq"

@@ -35,6 +35,9 @@ INEXPRESSIBLE = {
     # 4000 characters once stripped (app/api/openai_serving.py to_ask): JSON Schema cannot point at
     # an array's last item
     ("POST /v1/chat/completions", 400, None, "messages"),
+    # `days` may be left out only when the server has a retention configured (ASKDESK_RETENTION_DAYS):
+    # a server setting, not something the request's schema can state
+    ("POST /api/admin/purge", 400, None, "days"),
 }
 
 

@@ -22,6 +22,10 @@ ADMIN_OPS = {
     ("post", "/api/admin/sources"),
     ("delete", "/api/admin/sources/{source}"),
     ("post", "/api/debug/prompt"),
+    ("get", "/api/admin/users/{user_id}/export"),
+    ("delete", "/api/admin/users/{user_id}"),
+    ("post", "/api/admin/purge"),
+    ("get", "/api/admin/audit"),
 }
 CALLER_OPS = {("post", "/api/chat"), ("post", "/api/feedback"), ("post", "/api/handoff"),
               ("post", "/api/search"), ("get", "/v1/models"), ("post", "/v1/chat/completions")}  # fmt: skip
@@ -157,4 +161,4 @@ def test_schemathesis_reads_every_operation():
     app = create_app(Settings(_env_file=None, api_keys=["sk-a"]), no_state)
     loaded = schemathesis.openapi.from_dict(app.openapi())
     results = list(loaded.get_all_operations())
-    assert len(results) == 15 and all(r.ok() for r in results)
+    assert len(results) == 19 and all(r.ok() for r in results)
