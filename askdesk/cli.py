@@ -18,6 +18,7 @@ def _register() -> None:
     from app.search_command import register as register_search
     from askdesk.backup_command import register as register_backup
     from askdesk.calibrate_command import calibrate_kb, register as register_calibrate
+    from askdesk.db_command import app as db_app
     from askdesk.demo import register as register_demo
     from askdesk.doctor import register as register_doctor
     from askdesk.purge_command import register as register_purge
@@ -38,6 +39,7 @@ def _register() -> None:
     register_reembed(cli)
     cli.add_typer(llm_app, name="llm", help="Start and manage LLM engines.")
     cli.add_typer(eval_app, name="eval", help="Evaluate a running AskDesk.")
+    cli.add_typer(db_app, name="db", help="The conversations database's schema (migrations).")
 
 
 PIPED_WIDTH = 120  # columns of help and tables when stdout is not a terminal and COLUMNS is unset

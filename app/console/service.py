@@ -121,6 +121,8 @@ class Console:
         question of entry `key` (a file's entry gets a console copy that overrides it, knowledge.py)."""
         if not items:
             raise BadRequest("tick at least one question")
+        if not key:
+            raise BadRequest("choose the entry the questions belong to")
         entry = self.knowledge.get(key)
         if entry is None:
             info = self.entry(key)

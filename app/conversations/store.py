@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import create_engine, delete, func, or_, select
 from sqlalchemy.orm import sessionmaker
 
-from app.conversations.models import Base, ChatSession, Exchange, Feedback, Ticket
+from app import migrations
+from app.conversations.models import ChatSession, Exchange, Feedback, Ticket
 from app.privacy.audit import AuditLog
 
 
@@ -48,9 +49,9 @@ class ConversationStore:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA busy_timeout=5000")
 
-        Base.metadata.create_all(self.engine)
-        _add_owner_column(self.engine)
-        _add_ticket_status_columns(self.engine)
+        # the schema by its migrations (app/migrations): an empty database is created, one from an
+        # older release refused until `askdesk db upgrade` has run
+        migrations.ensure_current(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         # admin actions, append-only, in the same database (app/privacy/audit.py): other parts call
         # conversations.audit.record(actor, action, target, detail)
@@ -284,26 +285,3 @@ def _belongs(row: ChatSession, owner: str | None, user: str | None) -> bool:
     # owner None is an in-process caller (evals, tests); every HTTP caller has one, so a session from
     # before owners (NULL) never opens to an HTTP caller
     return row.owner == owner or (user is not None and row.user == user)
-
-
-def _add_owner_column(engine) -> None:
-    """Databases made before sessions had owners get the column (NULL: owned by nobody, so nobody
-    continues them). A stopgap until schema changes go through migrations."""
-    from sqlalchemy import inspect, text
-
-    if "owner" not in {c["name"] for c in inspect(engine).get_columns("sessions")}:
-        with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE sessions ADD COLUMN owner VARCHAR(256)"))
-
-
-def _add_ticket_status_columns(engine) -> None:
-    """Databases made before the console get the tickets' status (every old ticket open) and note.
-    The same stopgap as _add_owner_column, until schema changes go through migrations."""
-    from sqlalchemy import inspect, text
-
-    have = {c["name"] for c in inspect(engine).get_columns("tickets")}
-    with engine.begin() as conn:
-        if "status" not in have:
-            conn.execute(text("ALTER TABLE tickets ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'open'"))
-        if "note" not in have:
-            conn.execute(text("ALTER TABLE tickets ADD COLUMN note TEXT"))

@@ -160,3 +160,16 @@ def test_bad_identity_tokens_are_refused(app, kind, stream):
         assert r.status_code == 401, r.text
         assert r.json()["error"]["code"] == "invalid_identity_token"
         assert kb.leaks(r.text, "none") == []
+
+
+def test_a_signed_in_users_audiences_decide_over_the_relaying_key(app):
+    # the HR key relays a user whose token grants nothing: the user reads untagged entries only
+    app.model.script(reply="See [1].")
+    seen = Seen(app)
+    plain_user = token("none")
+    for q in (kb.Q_HR_FAQ, kb.Q_HR_DOC, kb.Q_VAGUE):
+        seen.chat(bearer("hr"), {"message": q, "user_token": plain_user}, stream=False)
+    assert kb.leaks(seen.parts, "none") == []
+    # without a user token the key's own audiences apply
+    done = Seen(app).chat(bearer("hr"), {"message": kb.Q_HR_FAQ}, stream=False)
+    assert done["sources"][0]["id"] == kb.HR_FAQ

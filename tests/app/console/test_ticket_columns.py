@@ -1,9 +1,12 @@
-"""A database from before the console gets the tickets' status and note in place, old tickets open."""
+"""A database from before the console gets the tickets' status and note by its migration, old tickets open."""
 
 from __future__ import annotations
 
 import sqlite3
 
+from sqlalchemy import create_engine
+
+from app import migrations
 from app.conversations.store import ConversationStore
 
 
@@ -19,6 +22,7 @@ def test_old_tickets_table_gets_status_and_note(tmp_path):
     """)
     con.commit()
     con.close()
+    migrations.upgrade(create_engine(f"sqlite:///{db}"))  # `askdesk db upgrade` (the store refuses it before)
     st = ConversationStore(f"sqlite:///{db}")
     t = st.get_ticket("AD-OLD")
     assert (t.status, t.note) == ("open", None)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
+from sqlalchemy import create_engine
+
+from app import migrations
 from app.conversations.store import ConversationStore
 
 
@@ -28,6 +31,7 @@ def test_a_database_from_before_owners_gets_the_column_and_old_sessions_stay_clo
     db.execute("INSERT INTO sessions (id, user, created_at) VALUES ('s-old', NULL, '2026-12-01 10:00:00')")
     db.commit()
     db.close()
+    migrations.upgrade(create_engine(f"sqlite:///{path}"))  # `askdesk db upgrade` (the store refuses it before)
     conv = ConversationStore(f"sqlite:///{path}")
     cols = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(sessions)")}
     assert "owner" in cols
