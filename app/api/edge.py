@@ -235,22 +235,20 @@ _COMMON_CSP = ("default-src 'self'; base-uri 'none'; object-src 'none'; form-act
                "frame-ancestors 'none'")  # fmt: skip
 # our pages: the demo page's own <style> and the widget's shadow-DOM <style> need inline styles
 _PAGE_CSP = "img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'"
-# /docs and /redoc load Swagger UI / ReDoc (and ReDoc its fonts) from their CDNs, ReDoc a blob: worker
-_DOCS_CDN = "https://cdn.jsdelivr.net"
-_DOCS_CSP = (f"img-src 'self' data: https:; style-src 'self' 'unsafe-inline' {_DOCS_CDN} "
-             "https://fonts.googleapis.com; font-src 'self' data: https://fonts.gstatic.com; "
-             "connect-src 'self'; worker-src 'self' blob:")  # fmt: skip
+# /docs runs Swagger UI from this origin (app/static/swagger: no CDN, it works on an intranet without
+# internet); it styles inline and shows data: images
+_DOCS_CSP = "img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:"
 _INLINE_SCRIPT = re.compile(rb"<script\b(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
 
 
 def content_security_policy(html: bytes, *, docs: bool) -> str:
-    """The CSP of one HTML page: scripts from this origin (and the docs CDN on the docs pages) plus
-    exactly the page's own inline scripts, by hash (FastAPI's docs pages start Swagger UI inline)."""
+    """The CSP of one HTML page: scripts from this origin plus exactly the page's own inline
+    scripts, by hash (FastAPI's docs page starts Swagger UI inline)."""
     hashes = []
     for m in _INLINE_SCRIPT.finditer(html):
         text = m.group(1).replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # as the HTML parser sees it
         hashes.append(f"'sha256-{base64.b64encode(hashlib.sha256(text).digest()).decode()}'")
-    script = " ".join(["'self'", *([_DOCS_CDN] if docs else []), *hashes])
+    script = " ".join(["'self'", *hashes])
     return f"{_COMMON_CSP}; script-src {script}; {_DOCS_CSP if docs else _PAGE_CSP}"
 
 

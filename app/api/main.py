@@ -18,7 +18,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from app.api import routes_admin, routes_chat, routes_health, routes_openai, routes_search
 from app.api.edge import LocalOnlyWithoutKeys, OneLineStartupFailure, RequestBodyGuard, SecurityHeaders, is_loopback
@@ -34,6 +36,7 @@ from app.settings import Settings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
+DOCS_PATH = "/docs"
 UPLOAD_PATH = "/api/admin/sources"
 
 
@@ -77,7 +80,9 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
             await st.answers.aclose()
             st.conversations.dispose()
 
-    app = FastAPI(title="AskDesk", version="0.1.0", lifespan=lifespan,
+    # docs_url/redoc_url None: FastAPI's own pages load Swagger UI / ReDoc from a CDN, blank on an
+    # intranet; /docs is served below with the Swagger UI files AskDesk ships (app/static/swagger)
+    app = FastAPI(title="AskDesk", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="FAQ support bot: native chat API, OpenAI-compatible API, search, admin.")  # fmt: skip
     app.state.startup_error = None  # the lifespan's one-line reason, when it refused to start
     app.state.log_startup_error = True  # False: the caller prints startup_error itself (askdesk serve)
@@ -115,7 +120,7 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
         return response
 
     app.add_middleware(LocalOnlyWithoutKeys, keyless=not settings.api_keys)
-    docs = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
+    docs = frozenset({DOCS_PATH, app.swagger_ui_oauth2_redirect_url})
     app.add_middleware(SecurityHeaders, docs_paths=docs)
 
     def startup_reason() -> str | None:  # "": the caller prints it itself
@@ -126,6 +131,20 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
     for r in (routes_health, routes_chat, routes_openai, routes_search, routes_admin):
         app.include_router(r.router)
     console.install(app)  # the support team's pages at /admin (app/console)
+
+    app.mount("/static/swagger", StaticFiles(directory=STATIC / "swagger"), name="swagger")
+
+    @app.get(DOCS_PATH, include_in_schema=False)
+    async def docs_page():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title="AskDesk API", oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js", swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )  # fmt: skip
+
+    @app.get(app.swagger_ui_oauth2_redirect_url, include_in_schema=False)
+    async def docs_oauth2_redirect():
+        return get_swagger_ui_oauth2_redirect_html()
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget_js():
