@@ -84,8 +84,10 @@ class CuratedKnowledge:
         return to_csv(self.entries())
 
     # --- changes (each versioned, then published) -------------------------------------------------
-    def save(self, data: dict, who: str, action: str | None = None) -> str:
-        """Create (no key) or replace an entry; returns its key."""
+    def save(self, data: dict, who: str, action: str | None = None, file_copy: dict | None = None) -> str:
+        """Create (no key) or replace an entry; returns its key. `file_copy`: the ingested file's entry
+        a new override replaces, recorded as the version's "before" (rolling back to it restores the
+        file's text)."""
         question, answer = (data.get("question") or "").strip(), (data.get("answer") or "").strip()
         if not question or not answer:
             raise BadRequest("an entry needs a question and an answer")
@@ -94,7 +96,7 @@ class CuratedKnowledge:
         with self._lock:
             with Session(self.engine) as s, s.begin():
                 row = s.get(CuratedEntry, key)
-                before = snapshot(row)
+                before = snapshot(row) or file_copy
                 if row is None:
                     row = CuratedEntry(key=key)
                     s.add(row)
@@ -102,6 +104,8 @@ class CuratedKnowledge:
                 row.category = (data.get("category") or "").strip()
                 row.lang = (data.get("lang") or "").strip()
                 row.overrides = data.get("overrides") if before is None else before["overrides"]
+                if row.overrides is None and data.get("overrides"):
+                    row.overrides = data["overrides"]
                 row.updated_by, row.updated_at = who, now()
                 s.add(EntryVersion(key=key, action=action or ("update" if before else "create"), before=before,
                                    after=snapshot(row), who=who))  # fmt: skip
@@ -114,6 +118,11 @@ class CuratedKnowledge:
                 row = s.get(CuratedEntry, key)
                 if row is None:
                     raise NotFound(f"no curated entry {key!r}")
+                if row.overrides:
+                    # the file's own records for this id were removed when the copy was made: deleting
+                    # the copy would leave the id unanswered until that file is ingested again
+                    raise BadRequest(f"{key} overrides {row.overrides}'s entry: edit it, or roll it back to its "
+                                     "first version to restore the file's text")  # fmt: skip
                 s.add(EntryVersion(key=key, action="delete", before=snapshot(row), after=None, who=who))
                 s.delete(row)
             self._publish()

@@ -335,7 +335,7 @@ def save_entry(sess: CheckedDep, c: ConsoleDep, question: Annotated[str, Form()]
     data = {"key": key, "question": question, "answer": answer, "related": related.splitlines(),
             "category": category, "lang": lang, "overrides": overrides or None}  # fmt: skip
     try:
-        key = c.knowledge.save(data, sess.who)
+        key = c.save_entry(data, sess.who)
     except AskDeskError as e:
         return back(PREFIX + "/knowledge/entry", key=key, err=str(e))
     return back(PREFIX + "/knowledge/entry", key=key, msg="saved")

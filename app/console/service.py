@@ -123,21 +123,36 @@ class Console:
             raise BadRequest("tick at least one question")
         if not key:
             raise BadRequest("choose the entry the questions belong to")
-        entry = self.knowledge.get(key)
+        entry, file_copy = self.knowledge.get(key), None
         if entry is None:
-            info = self.entry(key)
-            if info is None or info["kind"] != "faq":
+            file_copy = self.file_copy(key)
+            if file_copy is None:
                 raise NotFound(f"no FAQ entry {key!r}")
-            entry = {"key": key, "question": info["question"], "related": list(info["related"]),
-                     "answer": info["answer"], "category": info["category"], "lang": info["lang"],
-                     "overrides": info["source"]}  # fmt: skip
+            entry = dict(file_copy)
         for _, question in items:
             if question not in entry["related"] and question != entry["question"]:
                 entry["related"] = [*entry["related"], question]
-        self.knowledge.save(entry, who, action="add_related")
+        self.knowledge.save(entry, who, action="add_related", file_copy=file_copy)
         for norm, _ in items:
             self.knowledge.decide(norm, "curated", who, key)
         return key
+
+    def file_copy(self, key: str) -> dict | None:
+        """An ingested file's FAQ entry as a curated entry that overrides it; None if there is none."""
+        info = self.entry(key)
+        if info is None or info["kind"] != "faq":
+            return None
+        return {"key": key, "question": info["question"], "related": list(info["related"]),
+                "answer": info["answer"], "category": info["category"], "lang": info["lang"],
+                "overrides": info["source"]}  # fmt: skip
+
+    def save_entry(self, data: dict, who: str) -> str:
+        """The knowledge page's save: a new entry, an edit, or the first edit of a file's entry."""
+        key = (data.get("key") or "").strip()
+        file_copy = self.file_copy(key) if key and self.knowledge.get(key) is None else None
+        if key and file_copy is None and self.knowledge.get(key) is None:
+            raise NotFound(f"no FAQ entry {key!r}")
+        return self.knowledge.save(data, who, file_copy=file_copy)
 
     def create_from_queue(self, items: list[tuple[str, str]], data: dict, who: str) -> str:
         key = self.knowledge.save({**data, "key": ""}, who)

@@ -227,8 +227,8 @@ def test_knowledge_base_html_is_shown_as_text(askdesk_service, page, artifacts):
 
 
 def test_host_css_does_not_reach_the_widget(askdesk_service, page, artifacts):
-    open_demo(page, askdesk_service)
-    # the demo page's own CSS: 30px red text everywhere, every button hidden
+    open_demo(page, askdesk_service, "/?hostile")
+    # the demo page in its hostile mode: 30px red text everywhere, every button hidden
     host_button = page.locator("main button")
     assert host_button.evaluate("b => getComputedStyle(b).display") == "none"
     assert page.locator("h1").evaluate("e => getComputedStyle(e).fontSize") == "30px"
