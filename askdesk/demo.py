@@ -8,12 +8,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
 import typer
 
-from app.errors import LLMUnavailable
+from app.errors import BadRequest, LLMUnavailable
 from serving import children
 from serving.net import ensure_port_free
 
@@ -47,8 +48,11 @@ def _start_engine(base_url: str, model_name: str) -> subprocess.Popen | None:
 
 def demo(
     skip_ingest: bool = typer.Option(False, help="Serve what is already ingested."),
+    knowledge: Path | None = typer.Option(
+        None, "--knowledge", help="Your knowledge folder or FAQ table instead of the sample (default: ASKDESK_KNOWLEDGE_DIR)."
+    ),
 ) -> None:
-    """Ingest the sample knowledge base, start the local LLM engine and the API (widget demo at /)."""
+    """Ingest the sample knowledge base (or yours: --knowledge), start the local LLM engine and the API (widget demo at /)."""
     import uvicorn
 
     from app.knowledge_store import open_store
@@ -60,6 +64,10 @@ def demo(
     from ingest.pipeline import run_ingest
 
     s = get_settings()
+    if knowledge is not None:
+        if not knowledge.exists():
+            raise BadRequest(f"--knowledge {knowledge}: no such file or folder")
+        s = s.model_copy(update={"knowledge_dir": knowledge})
     ensure_port_free(s.host, s.port)  # before ingest and the engine: nothing to undo yet
     if not skip_ingest:
         report = run_ingest([s.knowledge_dir], open_store(s), s, progress=RichProgress(), calibrate=calibrate_kb)

@@ -169,6 +169,14 @@ def test_editing_a_file_entry_overrides_it_and_survives_a_reingest(admin):
     run_ingest([KNOWLEDGE / "faq.csv"], st.store, st.settings)
     st.retriever.refresh(force=True)
     assert chat(admin, FAQ_EN)["answer"] == new
+    # the copy cannot be deleted (the file's records are gone from the store), only rolled back:
+    # its first version's "before" is the file's entry, and rolling back to it restores that text
+    r = admin.post("/admin/knowledge/delete", data={"csrf": admin.csrf, "key": "hr-leave-001"})
+    assert "overrides faq.csv" in r.text and chat(admin, FAQ_EN)["answer"] == new
+    first = admin.app.state.console.knowledge.versions("hr-leave-001")[-1]
+    assert first.before["answer"] == faq_answer("hr-leave-001") and first.after["answer"] == new
+    admin.post("/admin/knowledge/rollback", data={"csrf": admin.csrf, "version": first.id})
+    assert chat(admin, FAQ_EN)["answer"] == faq_answer("hr-leave-001")
 
 
 def test_knowledge_browse_and_file_upload_delete(admin):
