@@ -165,7 +165,32 @@ def store_lines(s: Settings, timeout_s: float) -> list[str]:
     others = sorted(present - {collection_name(base, i) for i in range(len(models))} - {pointer_name(s.collection)})
     if others:
         lines.append(f"  other collections in this store: {', '.join(others)}")
+    lines.append(calibration_line(s))
     return lines
+
+
+def calibration_line(s: Settings) -> str:
+    """Which calibration the service will use, from what is on disk (doctor fits nothing)."""
+    import json
+
+    from app.retrieval.kb_calibration import QUESTIONS_FILE, calibration_dir
+
+    folder = calibration_dir(s)
+    asked = folder / QUESTIONS_FILE
+    if asked.is_file():
+        return f"  calibration: fitted on labelled questions ({asked}; `askdesk calibrate --reset` removes it)"
+    if not s.self_calibration:
+        return "  calibration: global default (ASKDESK_SELF_CALIBRATION=false)"
+    fits = sorted(folder.glob("kb-*.json"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+    if not fits:
+        return "  calibration: none fitted yet (the next ingest, or the service's first search, fits it)"
+    try:
+        d = json.loads(fits[0].read_text(encoding="utf-8"))
+        th = d.get("thresholds", {})
+        return (f"  calibration: per-KB self-calibration of {d.get('entries', '?')} entries, answerable thresholds "
+                f"en {th.get('en')} / zh {th.get('multi')}, no-answer {th.get('no_answer')} (refitted when the KB changes)")  # fmt: skip
+    except (OSError, ValueError) as e:
+        return f"  calibration: {fits[0]} unreadable ({e}); the service refits it"
 
 
 # --- rate limits -----------------------------------------------------------------------------------
@@ -351,9 +376,10 @@ def doctor(
     echo(f"  keys (publishable): {', '.join(s.active_widget_keys) or 'none'}")
     echo(f"  origins allowed: {', '.join(dict.fromkeys(s.allowed_widget_origins))}"
          + ("" if s.widget_origins else "  (the service's own: ASKDESK_WIDGET_ORIGINS is empty)"))  # fmt: skip
-    echo(
-        f"  signed-in identity: {'on' if s.widget_identity_secret else 'off'} (ASKDESK_WIDGET_IDENTITY_SECRET)"
-    )
+    signers = [n for n, v in (("HS256 secret", s.widget_identity_secret), ("public key file", s.identity_public_key_file),
+                               ("JWKS", s.identity_jwks_url)) if v]  # fmt: skip
+    echo(f"  signed-in identity: {'on (' + ', '.join(signers) + ')' if signers else 'off'} "
+         "(ASKDESK_WIDGET_IDENTITY_SECRET, ASKDESK_IDENTITY_PUBLIC_KEY_FILE, ASKDESK_IDENTITY_JWKS_URL)")  # fmt: skip
     missing = missing_for_deployment(s, checks, storage)
     if missing:
         echo(f"\nMissing for a deployment beyond localhost ({len(missing)}):")

@@ -179,6 +179,9 @@ def test_an_ingested_store_and_a_reachable_stand_in(tmp_path, ingested_sample_kb
         line = next(x for x in store.splitlines() if x.strip().startswith(f"{name}:"))
         count = int(line.split(":", 1)[1].split("records")[0])
         assert count > 0 and f"embedding model {model} " in line, line
+    # the calibration in force, read from disk (fitted by an earlier search of this KB, or not yet)
+    cal = next(x for x in store.splitlines() if x.strip().startswith("calibration:"))
+    assert "per-KB self-calibration of" in cal or "none fitted yet" in cal, cal
     engine = r.stdout.split("LLM backends", 1)[1].split("Widget:", 1)[0]
     assert "reachable, serves askdesk-llm" in engine and "packaged stand-in SmolLM2-135M" in engine
     assert any("serves the packaged stand-in" in x for x in missing(r.stdout))

@@ -173,3 +173,9 @@ def test_a_signed_in_users_audiences_decide_over_the_relaying_key(app):
     # without a user token the key's own audiences apply
     done = Seen(app).chat(bearer("hr"), {"message": kb.Q_HR_FAQ}, stream=False)
     assert done["sources"][0]["id"] == kb.HR_FAQ
+
+
+def test_token_audiences_are_case_folded_like_the_tags(app):
+    done = Seen(app).chat(widget("hr"), {"message": kb.Q_HR_FAQ, "user_token": token("hr", audiences=["HR"])},
+                          stream=False)  # fmt: skip
+    assert done["sources"][0]["id"] == kb.HR_FAQ
