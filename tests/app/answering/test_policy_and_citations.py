@@ -83,3 +83,22 @@ def test_unsure_answers_offer_suggestions_and_sure_ones_only_close_runner_ups():
     assert alone.mode == "faq" and alone.suggestions == []
     nothing = decide(result([hit("a", 0.1)]), t)
     assert nothing.mode == "no_answer" and nothing.suggestions == []  # a dead end only when nothing is close
+
+
+def test_a_kb_calibration_moves_the_no_answer_point_and_not_the_verbatim_one():
+    """The KB's own no-answer point (SearchResult.no_answer_threshold, from its self-calibration)
+    replaces the setting; the verbatim threshold reads the global model's confidence
+    (`prior_confidence`), which the KB's rescaling does not preserve."""
+    assert decide(result([hit("a", 0.2)]), T).mode == "no_answer"  # T.no_answer = 0.25
+    r = result([hit("a", 0.2)])
+    r.no_answer_threshold = 0.15
+    assert decide(r, T).mode == "rag"
+    r = result([hit("a", 0.3)])
+    r.no_answer_threshold = 0.35  # a KB whose calibration puts the point higher
+    assert decide(r, T).mode == "no_answer"
+    squeezed = hit("a", 0.7)  # rescaled below the verbatim point, sure under the global model
+    squeezed.features["prior_confidence"] = 0.97  # T.faq_direct = 0.8
+    assert decide(result([squeezed]), T).mode == "faq"
+    doubtful = hit("a", 0.9)
+    doubtful.features["prior_confidence"] = 0.6
+    assert decide(result([doubtful]), T).mode == "rag"
