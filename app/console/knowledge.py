@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from app.console.models import ConsoleBase, CuratedEntry, EntryVersion, QueueDecision, now
+from app.console.models import CuratedEntry, EntryVersion, QueueDecision, now
 from app.errors import BadRequest, NotFound
 from app.ports import KnowledgeStore, SourceUploads
 
@@ -61,7 +61,6 @@ class CuratedKnowledge:
         self.file_name = file_name
         self.source = UPLOAD_PREFIX + file_name
         self._lock = threading.Lock()  # one publish at a time: each writes the whole file
-        ConsoleBase.metadata.create_all(engine)
 
     # --- reads ----------------------------------------------------------------------------------
     def entries(self) -> list[dict]:

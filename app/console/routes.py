@@ -23,7 +23,8 @@ from app.errors import AskDeskError
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/admin"
-UPLOAD_PATH = PREFIX + "/knowledge/files"  # app/api/main.py lets this path's body be an upload's size
+UPLOAD_PATH = PREFIX + "/knowledge/files"
+CANDIDATE_GROUPS = 20  # app/api/main.py lets this path's body be an upload's size
 templates = Jinja2Templates(directory=HERE / "templates")
 
 
@@ -112,7 +113,8 @@ def signin(request: Request, key: Annotated[str, Form()] = "", name: Annotated[s
             _count_failure(request)
         return render(request, "signin.html", None, code=401, next=_local(next), failed=True,
                       demo=s.admin_key is None and not s.api_keys)  # fmt: skip
-    cookie, _ = auth.issue(s, (name.strip() or "admin")[:64], lang if lang in LANGS else "en")
+    cookie, sess = auth.issue(s, (name.strip() or "admin")[:64], lang if lang in LANGS else "en")
+    console(request).audit(sess.who, "console.signin")
     r = RedirectResponse(_local(next) or PREFIX + "/dashboard", status_code=303)
     _set_cookie(r, s, cookie)
     return r
@@ -212,10 +214,10 @@ def ticket(request: Request, reference: str, sess: SessionDep, c: ConsoleDep) ->
 
 
 @router.post("/tickets/{reference}")
-def update_ticket(reference: str, _: CheckedDep, c: ConsoleDep, status: Annotated[str, Form()] = "open",
+def update_ticket(reference: str, sess: CheckedDep, c: ConsoleDep, status: Annotated[str, Form()] = "open",
                   note: Annotated[str, Form()] = "") -> Response:  # fmt: skip
-    if status not in ("open", "resolved") or not c.analytics.update_ticket(
-        reference, status, note.strip()[:4000]
+    if status not in ("open", "resolved") or not c.update_ticket(
+        reference, status, note.strip()[:4000], sess.who
     ):
         return back(f"{PREFIX}/tickets/{quote(reference)}", err="not saved")
     return back(f"{PREFIX}/tickets/{quote(reference)}", msg="saved_ticket")
@@ -241,7 +243,9 @@ def queue(request: Request, sess: SessionDep, c: ConsoleDep,
     days = days or c.s.console_days
     groups = c.queue(days)
     shown = groups[: c.s.console_page_size]  # the most asked first; acting on them brings up the next
-    for g in shown:  # the closest entries: the likely "add as related" targets
+    # the closest entries, the likely "add as related" targets: one retrieval per group, so only for
+    # the first groups (the others take an entry id)
+    for g in shown[:CANDIDATE_GROUPS]:
         g["candidates"] = c.candidates(g["representative"]["question"])
     return render(request, "queue.html", sess, groups=shown, more=len(groups) - len(shown), days=days)
 
@@ -344,7 +348,7 @@ def save_entry(sess: CheckedDep, c: ConsoleDep, question: Annotated[str, Form()]
 @router.post("/knowledge/delete")
 def delete_entry(sess: CheckedDep, c: ConsoleDep, key: Annotated[str, Form()]) -> Response:
     try:
-        c.knowledge.delete(key, sess.who)
+        c.delete_entry(key, sess.who)
     except AskDeskError as e:
         return back(PREFIX + "/knowledge", err=str(e))
     return back(PREFIX + "/knowledge", msg="deleted")
@@ -360,7 +364,7 @@ def history(request: Request, sess: SessionDep, c: ConsoleDep, key: str = "") ->
 @router.post("/knowledge/rollback")
 def rollback(sess: CheckedDep, c: ConsoleDep, version: Annotated[int, Form()]) -> Response:
     try:
-        key = c.knowledge.rollback(version, sess.who)
+        key = c.rollback(version, sess.who)
     except AskDeskError as e:
         return back(PREFIX + "/knowledge/history", err=str(e))
     return back(PREFIX + "/knowledge/history", key=key, msg="saved")
@@ -374,12 +378,9 @@ def export_csv(_: SessionDep, c: ConsoleDep) -> PlainTextResponse:
 
 @router.post("/knowledge/files")
 def upload(sess: CheckedDep, c: ConsoleDep, file: Annotated[UploadFile, File()]) -> Response:
-    uploads = c.st.uploads
-    data = file.file.read(uploads.max_bytes + 1)
-    if (file.filename or "").endswith(c.knowledge.file_name):
-        return back(PREFIX + "/knowledge", err=f"{c.knowledge.file_name} is the console's own file")
+    data = file.file.read(c.st.uploads.max_bytes + 1)  # one byte over says "too large" without reading it all
     try:
-        result = uploads.add(file.filename or "", data)
+        result = c.upload(file.filename or "", data, sess.who)
     except AskDeskError as e:
         return back(PREFIX + "/knowledge", err=str(e))
     return back(PREFIX + "/knowledge", msg=f"{result.source}: {result.summary}")
@@ -387,10 +388,8 @@ def upload(sess: CheckedDep, c: ConsoleDep, file: Annotated[UploadFile, File()])
 
 @router.post("/knowledge/files/delete")
 def delete_file(sess: CheckedDep, c: ConsoleDep, source: Annotated[str, Form()]) -> Response:
-    if source == c.knowledge.source:
-        return back(PREFIX + "/knowledge", err="delete the curated entries instead")
     try:
-        n = c.st.uploads.remove(source)
+        n = c.delete_file(source, sess.who)
     except AskDeskError as e:
         return back(PREFIX + "/knowledge", err=str(e))
     return back(PREFIX + "/knowledge", msg=f"{source}: -{n}")

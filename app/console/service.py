@@ -45,6 +45,32 @@ class Console:
                                           refresh=lambda: st.retriever.refresh(force=True),
                                           file_name=self.s.console_curated_file)  # fmt: skip
 
+    def audit(self, who: str, action: str, target: str | None = None, detail: dict | None = None) -> None:
+        """Every console change in the audit log (app/privacy/audit.py), as the admin API's are."""
+        self.st.conversations.audit.record(f"console:{who}", action, target, detail)
+
+    # --- tickets ----------------------------------------------------------------------------------
+    def update_ticket(self, reference: str, status: str, note: str, who: str) -> bool:
+        ok = self.analytics.update_ticket(reference, status, note)
+        if ok:
+            self.audit(who, "ticket.update", reference, {"status": status, "note_chars": len(note)})
+        return ok
+
+    # --- files ------------------------------------------------------------------------------------
+    def upload(self, filename: str, data: bytes, who: str):
+        if filename.endswith(self.knowledge.file_name):
+            raise BadRequest(f"{self.knowledge.file_name} is the console's own file")
+        result = self.st.uploads.add(filename, data)
+        self.audit(who, "source.upload", result.source, {"bytes": len(data), "entries": result.entries})
+        return result
+
+    def delete_file(self, source: str, who: str) -> int:
+        if source == self.knowledge.source:
+            raise BadRequest("delete the curated entries instead")
+        n = self.st.uploads.remove(source)
+        self.audit(who, "source.delete", source, {"entries_deleted": n})
+        return n
+
     # --- hit-testing ----------------------------------------------------------------------------
     def hit_test(self, question: str, lang: str = "") -> HitTest:
         """What the answer path would do with this question as a first message: the same retrieval,
@@ -135,6 +161,7 @@ class Console:
         self.knowledge.save(entry, who, action="add_related", file_copy=file_copy)
         for norm, _ in items:
             self.knowledge.decide(norm, "curated", who, key)
+        self.audit(who, "entry.add_related", key, {"questions": len(items)})
         return key
 
     def file_copy(self, key: str) -> dict | None:
@@ -152,17 +179,30 @@ class Console:
         file_copy = self.file_copy(key) if key and self.knowledge.get(key) is None else None
         if key and file_copy is None and self.knowledge.get(key) is None:
             raise NotFound(f"no FAQ entry {key!r}")
-        return self.knowledge.save(data, who, file_copy=file_copy)
+        key = self.knowledge.save(data, who, file_copy=file_copy)
+        self.audit(who, "entry.save", key, {"overrides": file_copy["overrides"] if file_copy else None})
+        return key
+
+    def delete_entry(self, key: str, who: str) -> None:
+        self.knowledge.delete(key, who)
+        self.audit(who, "entry.delete", key)
+
+    def rollback(self, version: int, who: str) -> str:
+        key = self.knowledge.rollback(version, who)
+        self.audit(who, "entry.rollback", key, {"version": version})
+        return key
 
     def create_from_queue(self, items: list[tuple[str, str]], data: dict, who: str) -> str:
         key = self.knowledge.save({**data, "key": ""}, who)
         for norm, _ in items:
             self.knowledge.decide(norm, "curated", who, key)
+        self.audit(who, "entry.create", key, {"questions": len(items)})
         return key
 
     def out_of_scope(self, items: list[tuple[str, str]], who: str) -> None:
         for norm, _ in items:
             self.knowledge.decide(norm, "out_of_scope", who)
+        self.audit(who, "queue.out_of_scope", None, {"questions": len(items)})
 
     # --- the knowledge base ---------------------------------------------------------------------
     def entries(self, text: str = "", kind: str = "", limit: int = 200) -> tuple[list[dict], int]:

@@ -64,6 +64,19 @@ def test_tickets_list_transcript_and_resolve(admin):
     )
 
 
+def test_console_changes_are_in_the_audit_log(admin):
+    ref = chat(admin, "I want to talk to a human")["handoff"]["reference"]
+    admin.post(f"/admin/tickets/{ref}", data={"csrf": admin.csrf, "status": "resolved", "note": "done"})
+    events = admin.app.state.askdesk.conversations.audit.export()
+    assert {"actor": "console:tester", "action": "console.signin"}.items() <= events[-2].items()
+    assert (events[-1]["actor"], events[-1]["action"], events[-1]["target"]) == (
+        "console:tester",
+        "ticket.update",
+        ref,
+    )
+    assert "done" not in str(events[-1])  # counts and names, never the note itself
+
+
 def test_hit_testing_shows_hits_mode_suggestions_and_prompt(admin):
     html = admin.get("/admin/hit-test", params={"q": FAQ_EN}).text
     assert 'data-mode="faq"' in html and "hr-leave-001" in html and "&lt;context&gt;" in html
