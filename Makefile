@@ -19,7 +19,7 @@ PROJECT ?= askdesk
 TORCH_INDEX := https://download.pytorch.org/whl/cpu
 OFFLINE_PIP = $(BIN)/pip install -q --no-index --find-links $(WHEELHOUSE)
 
-.PHONY: install install-vllm install-browser install-offline wheelhouse demo test test-fast lock lint bench clean
+.PHONY: install-postgres install install-vllm install-browser install-offline wheelhouse demo test test-fast lock lint bench clean
 
 $(STAMP): $(LOCKS)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -73,10 +73,13 @@ install-vllm:  ## vLLM's CPU build in its own venv (.venv-vllm), as production r
 install-browser:  ## Debian's chromium for the widget tests (Playwright drives it; no browser download)
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null)
 
+install-postgres:  ## Debian's PostgreSQL server binaries: the migration and backup tests start a throw-away cluster
+	@test -x /usr/lib/postgresql/15/bin/initdb || command -v initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+
 demo: install
 	$(BIN)/askdesk demo
 
-test: install install-vllm install-browser
+test: install install-vllm install-browser install-postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install  ## no engines, no browser
