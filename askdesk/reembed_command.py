@@ -122,7 +122,7 @@ def _verify(new: ChromaKnowledgeStore, settings: Settings, ids: list[str]) -> st
         return f"{len(ids)} records in each collection (no FAQ entries to search)"
     retriever = Retriever(new, settings)
     found = sum(
-        any(h.key == key for h in retriever.search(questions[key], k=VERIFY_TOP).hits) for key in sample
+        any(h.key == key for h in retriever.search(questions[key], k=VERIFY_TOP, audiences=None).hits) for key in sample
     )
     rate = found / len(sample)
     if rate < settings.reembed_verify_min_hit_rate:

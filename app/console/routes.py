@@ -23,8 +23,8 @@ from app.errors import AskDeskError
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/admin"
-UPLOAD_PATH = PREFIX + "/knowledge/files"
-CANDIDATE_GROUPS = 20  # app/api/main.py lets this path's body be an upload's size
+UPLOAD_PATH = PREFIX + "/knowledge/files"  # app/api/main.py lets this path's body be an upload's size
+CANDIDATE_GROUPS = 20  # queue groups that get their closest entries (one retrieval each)
 templates = Jinja2Templates(directory=HERE / "templates")
 
 

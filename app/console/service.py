@@ -83,7 +83,7 @@ class Console:
             question = m.rest.strip()  # a greeting in front of a question: the question is answered
         lang = lang or detect_lang(question)
         t = Thresholds.from_settings(self.s)
-        result = self.st.retriever.search(question, max(self.s.top_k, self.s.rag_context_k))
+        result = self.st.retriever.search(question, max(self.s.top_k, self.s.rag_context_k), audiences=None)
         d = decide(result, t)
         mode = d.mode
         if m is not None and (m.intent in ("human", "not_helpful") or not m.rest.strip()):
@@ -138,7 +138,7 @@ class Console:
 
     def candidates(self, question: str, k: int = 5) -> list[dict]:
         """The FAQ entries closest to a question: where "add as related question" would most likely go."""
-        result = self.st.retriever.search(question, max(k, self.s.top_k))
+        result = self.st.retriever.search(question, max(k, self.s.top_k), audiences=None)
         return [{"key": h.key, "question": h.question, "confidence": h.confidence, "source": h.source}
                 for h in result.hits if h.kind == "faq"][:k]  # fmt: skip
 

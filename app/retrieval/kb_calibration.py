@@ -146,6 +146,11 @@ class KBCalibrator:
             return None
 
     def for_index(self, index: KBIndex) -> SelfCalibration:
+        got = self.cached(index)
+        return got if got is not None else self.fit_and_keep(index)
+
+    def cached(self, index: KBIndex) -> SelfCalibration | None:
+        """The calibration in force without fitting anything; None when this snapshot needs a fit."""
         s = self.settings
         asked = load(calibration_dir(s) / QUESTIONS_FILE)
         if asked is not None:
@@ -154,19 +159,26 @@ class KBCalibrator:
             return global_calibration(s, "self-calibration is off (ASKDESK_SELF_CALIBRATION=false)")
         if index.n_entries == 0:
             return global_calibration(s, "the knowledge base is empty")
-        fp = fingerprint(index, [e.name for e in self.embedders], s)
-        path = calibration_dir(s) / f"kb-{fp}.json"
-        cal = load(path)
-        if cal is None:
-            cal = fit_for_index(index, self.embedders, self.roles, s)
-            if cal.source == "global":  # nothing learnt: nothing to keep (the check is instant)
-                return with_user_thresholds(cal, s)
-            try:
-                save(cal, path, fingerprint=fp, entries=index.n_entries, fitted_at=time.time())
-                _prune(path.parent)
-            except OSError as e:  # a read-only data dir: the fit still serves this process
-                log.warning("cannot keep the calibration in %s: %s", path.parent, e)
+        cal = load(self._path(index))
+        return None if cal is None else with_user_thresholds(cal, s)
+
+    def fit_and_keep(self, index: KBIndex) -> SelfCalibration:
+        """Fit this snapshot's calibration and keep it for the next start (and the other replicas on
+        this data dir)."""
+        s = self.settings
+        cal = fit_for_index(index, self.embedders, self.roles, s)
+        if cal.source == "global":  # nothing learnt: nothing to keep (the check is instant)
+            return with_user_thresholds(cal, s)
+        path = self._path(index)
+        try:
+            save(cal, path, fingerprint=path.stem.removeprefix("kb-"), entries=index.n_entries, fitted_at=time.time())
+            _prune(path.parent)
+        except OSError as e:  # a read-only data dir: the fit still serves this process
+            log.warning("cannot keep the calibration in %s: %s", path.parent, e)
         return with_user_thresholds(cal, s)
+
+    def _path(self, index: KBIndex) -> Path:
+        return calibration_dir(self.settings) / f"kb-{fingerprint(index, [e.name for e in self.embedders], self.settings)}.json"
 
 
 def _prune(folder: Path) -> None:

@@ -34,6 +34,7 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 200
+EVERY_ENTRY = None  # `audiences` of an operator's search: restricted entries included
 RIVALS = 3  # candidates after the top one whose questions may name what the question is about
 
 
@@ -84,6 +85,8 @@ class Retriever:
         self._index: KBIndex | None = None
         self._checked_at = float("-inf")
         self._refresh_lock = threading.Lock()
+        self._refit_lock = threading.Lock()
+        self._latest_built: KBIndex | None = None
         # snapshots without the entries some readers may not see: (base snapshot's id, hidden keys)
         # -> (base, variant); the base is kept so an id reused after the base is gone never matches
         self._variants: OrderedDict[tuple[int, frozenset[str]], tuple[KBIndex, KBIndex]] = OrderedDict()
@@ -113,12 +116,44 @@ class Retriever:
         # this snapshot's calibration travels with it: a search never mixes one KB's index with
         # another's thresholds
         index.calibration_stamp = self.calibrator.stamp()
-        index.calibration = self.calibrator.for_index(index)
+        self._latest_built = index
+        cal = self.calibrator.cached(index)
+        previous = self._index.calibration if self._index is not None else None
+        if cal is None and previous is not None and previous.source == "kb":
+            # a KB change (a console edit, an upload): the previous snapshot's calibration serves
+            # while this one's is fitted in the background (seconds), so the change is live at once
+            index.calibration = previous
+            threading.Thread(target=self._refit, args=(index,), name="askdesk-calibration", daemon=True).start()
+        else:
+            index.calibration = cal if cal is not None else self.calibrator.fit_and_keep(index)
         log.info(
             "retrieval index built: %d entries, %d records, version %s in %.2f s; calibration: %s",
             index.n_entries, len(index.record_ids), version, time.perf_counter() - t0, index.calibration.source,
         )  # fmt: skip
         return index
+
+    def _refit(self, index: KBIndex) -> None:
+        """Fit a new snapshot's calibration and put it in force for that snapshot and its audience
+        views. Fits run one at a time; a snapshot already replaced by a newer one is skipped."""
+        with self._refit_lock:
+            if self._latest_built is not index:  # a newer snapshot was built meanwhile: its own fit follows
+                return
+            try:
+                cal = self.calibrator.fit_and_keep(index)
+            except RuntimeError as e:
+                if "after shutdown" in str(e):  # the process is exiting: its encoders are gone
+                    return
+                log.exception("self-calibration failed; the previous one stays in force")
+                return
+            except Exception:  # the previous calibration keeps serving; the next change tries again
+                log.exception("self-calibration failed; the previous one stays in force")
+                return
+            with self._variants_lock:
+                index.calibration = cal
+                for base, view in self._variants.values():
+                    if base is index:
+                        view.calibration = cal
+            log.info("calibration refitted for the new snapshot: %s (%s)", cal.source, cal.reason)
 
     def _recalibrated(self, index: KBIndex) -> KBIndex:
         new = copy.copy(index)  # shares the matrices; searches holding the old one are unaffected
@@ -194,9 +229,10 @@ class Retriever:
             return variant
 
     # --- search ------------------------------------------------------------------------------
-    def search(self, query: str, k: int | None = None, *, audiences: frozenset[str] | None = None) -> SearchResult:
-        """Hits for a reader with `audiences` (frozenset() = anonymous: untagged entries only); None
-        = every entry, for operators (the CLI, the admin API and console, evals), never for a chat."""
+    def search(self, query: str, k: int | None = None, *, audiences: frozenset[str] | None = frozenset()) -> SearchResult:
+        """Hits for a reader with `audiences`; the default is anonymous (untagged entries only), so a
+        caller that forgets to say who asks leaks nothing. EVERY_ENTRY (None) is for operators: the
+        CLI, the admin API and console, never a chat."""
         query = (query or "").strip()
         if not query:
             raise BadRequest("the query is empty")

@@ -5,6 +5,7 @@ win, and a labelled-question calibration wins until removed (picked up without a
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,20 @@ def test_tiny_kb_keeps_the_global_model_and_a_changed_kb_is_refitted(tmp_path, e
     assert len(list(calibration_dir(s2).glob("kb-*.json"))) == 2  # refitted for the changed KB
     off = s2.model_copy(update={"self_calibration": False})
     assert Retriever(store, off).calibration().source == "global"
+    # a running service: a KB change is live at once with the previous calibration, and the new
+    # snapshot's own fit replaces it in the background
+    live = Retriever(store, s2)
+    before = live.calibration()
+    (root / "faq.csv").write_text(FAQ.replace("form 4", "form 44"), encoding="utf-8")
+    run_ingest([root], store, s2)  # no calibrate hook: as an upload through the service
+    index = live.refresh(force=True)
+    assert index.calibration is before
+    for _ in range(600):
+        if index.calibration is not before:
+            break
+        time.sleep(0.1)
+    assert index.calibration is not before and index.calibration.source == "kb"
+    assert len(list(calibration_dir(s2).glob("kb-*.json"))) == 3
 
 
 def test_labelled_questions_win_until_removed(ingested_sample_kb, embedders, tmp_path):
