@@ -15,7 +15,8 @@ pytest.register_assert_rewrite("tests.request_path_fixtures")
 from tests.request_path_fixtures import ADMIN_KEY, BACKEND, RequestPathApp, request_path_settings
 from tests.scripted_model import ScriptedChatModel
 
-pytest_plugins = ["tests.request_path_fixtures"]
+# the fixtures it builds on (ingested_sample_kb, ...) are registered by the test modules' own
+# `pytest_plugins`: pytest refuses that line in a conftest below the rootdir
 
 
 @pytest.fixture(scope="package")

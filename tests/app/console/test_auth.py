@@ -11,6 +11,8 @@ from app.settings import Settings
 from tests.app.console.conftest import csrf_of, sign_in
 from tests.request_path_fixtures import ADMIN, API_KEY, AUTH
 
+pytest_plugins = ["tests.request_path_fixtures"]  # console_app builds on its fixtures
+
 PAGES = ["/admin/dashboard", "/admin/conversations", "/admin/tickets", "/admin/hit-test?q=vpn", "/admin/queue",
          "/admin/knowledge", "/admin/knowledge/history", "/admin/knowledge/export.csv"]  # fmt: skip
 

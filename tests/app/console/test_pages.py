@@ -10,6 +10,8 @@ import time
 
 from tests.request_path_fixtures import AUTH, FAQ_EN, FAQ_ZH, OUT_OF_SCOPE, faq_answer
 
+pytest_plugins = ["tests.request_path_fixtures"]  # console_app builds on its fixtures
+
 
 def chat(client, message: str) -> dict:
     r = client.post("/api/chat", headers=AUTH, json={"message": message})
