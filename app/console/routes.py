@@ -175,7 +175,7 @@ def conversations(request: Request, sess: SessionDep, c: ConsoleDep, q: str = ""
     f = LogFilter(start=_day(start), end=_day(end), mode=mode if mode in MODES else "", lang=lang, text=q.strip()[:200],
                   feedback=feedback if feedback in ("up", "down", "any", "none") else "",
                   band=band if band in ("low", "mid", "high") else "",
-                  low=c.s.no_answer_threshold, high=c.s.faq_direct_threshold)  # fmt: skip
+                  low=c.no_answer_point(), high=c.s.faq_direct_threshold)  # fmt: skip
     rows, more = c.analytics.log(f, page, c.s.console_page_size)
     params = {k: v for k, v in request.query_params.items() if k != "page"}
     return render(request, "conversations.html", sess, rows=rows, more=more, page=page, f=f, modes=MODES,

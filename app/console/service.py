@@ -103,6 +103,12 @@ class Console:
         )  # fmt: skip
 
     # --- the curation queue ---------------------------------------------------------------------
+    def no_answer_point(self) -> float:
+        """The confidence below which this KB's chat says "not in the knowledge base": the KB's own
+        calibration (app/retrieval/kb_calibration.py) when it has one, the setting otherwise. The
+        logged confidences are that calibration's, so the bands must use its point too."""
+        return self.st.retriever.calibration().thresholds.get("no_answer", self.s.no_answer_threshold)
+
     def queue(self, days: int) -> list[dict]:
         """Questions to curate, grouped: each group has a representative (its most asked member),
         its members and the entries retrieval found closest (candidates for "add as related")."""
