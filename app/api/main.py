@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.api import routes_admin, routes_chat, routes_health, routes_openai, routes_search
@@ -152,8 +152,13 @@ def create_app(settings: Settings, build_state: Callable[[Settings], AppState]) 
                             headers={"Cache-Control": "public, max-age=300"})  # fmt: skip
 
     @app.get("/", include_in_schema=False)
-    async def demo_page():
-        return FileResponse(STATIC / "demo.html", media_type="text/html")
+    async def demo_page(request: Request):
+        if "hostile" not in request.query_params:
+            return FileResponse(STATIC / "demo.html", media_type="text/html")
+        # the test page: the same intranet page with its own CSS turned hostile (the widget's Shadow
+        # DOM must keep all of it out), switched on here so the page needs no inline script
+        html = (STATIC / "demo.html").read_text(encoding="utf-8").replace("<html ", '<html class="hostile" ', 1)
+        return HTMLResponse(html)
 
     document_errors_as_400(app)
     document_api(app, settings)

@@ -95,6 +95,9 @@ def test_demo_page_csp(client):
     # the page's own <style> and the widget's shadow-DOM <style> (tests/app/api/test_edge_browser.py)
     assert "'unsafe-inline'" in csp["style-src"]
     assert int(r.headers["content-length"]) == len(r.content)  # body intact after being held
+    hostile = client.get("/?hostile")  # the widget's test page: the same page, the same policy
+    assert '<html class="hostile"' in hostile.text and '<html class="hostile"' not in r.text
+    assert _directives(hostile.headers["content-security-policy"])["script-src"] == ["'self'"]
 
 
 def test_widget_js_has_no_csp(client):
