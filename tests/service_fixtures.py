@@ -90,7 +90,7 @@ def service_env(data_dir: Path, port: int, engine_url: str, engine_model: str, *
                                             "role": "cpu", "timeout_s": 120}]),
         "ASKDESK_WIDGET_KEYS": json.dumps(["pk_demo_local"]),  # keys are set: no implicit demo widget key
         "ASKDESK_WIDGET_ORIGINS": json.dumps([f"http://127.0.0.1:{port}", f"http://localhost:{port}"]),
-        "ASKDESK_WIDGET_IDENTITY_SECRET": "widget-identity-test-secret",
+        "ASKDESK_WIDGET_IDENTITY_SECRET": "widget-identity-test-secret-32-bytes-long",
     })  # fmt: skip
     env.update(extra)
     return env

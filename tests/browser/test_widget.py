@@ -19,7 +19,7 @@ pytest_plugins = ["tests.engine_fixtures", "tests.service_fixtures"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.llamacpp, pytest.mark.timeout(900)]
 
 ANSWER_TIMEOUT_MS = 180_000  # a rag answer from SmolLM2 on a busy 2-core box
-IDENTITY_SECRET = "widget-identity-test-secret"
+IDENTITY_SECRET = "widget-identity-test-secret-32-bytes-long"
 SHADOW = "document.querySelector('[data-askdesk]').shadowRoot"
 
 INSIDE_DIALOG = f"() => {SHADOW}.querySelector('[role=dialog]').contains({SHADOW}.activeElement)"
@@ -357,7 +357,7 @@ def test_identity_token_is_sent_and_verified(askdesk_service, page):
     assert ok.value.status == 200 and sent["user_token"] == token
     assert ok.value.request.headers["x-askdesk-widget-key"] == "pk_demo_local"
     assert len(ok.value.request.headers["x-askdesk-visitor"]) >= 16
-    forged = jwt.encode({"sub": "ceo", "exp": int(time.time()) + 300}, "not-the-secret", "HS256")
+    forged = jwt.encode({"sub": "ceo", "exp": int(time.time()) + 300}, "not-the-secret-but-32-bytes-long-too", "HS256")
     page.evaluate("t => AskDesk.setUser(t)", forged)
     with page.expect_response(lambda r: r.url.endswith("/api/chat")) as bad:
         bubble = ask(page, "How do I connect to the VPN from home?")

@@ -77,7 +77,7 @@ def test_out_of_scope_gets_the_handoff_and_a_ticket_reference(askdesk_service):
     import jwt
 
     claims = {"sub": "e1024", "name": "Li Wei", "exp": int(time.time()) + 120}
-    token = jwt.encode(claims, "widget-identity-test-secret", algorithm="HS256")  # the host site's JWT
+    token = jwt.encode(claims, "widget-identity-test-secret-32-bytes-long", algorithm="HS256")  # the host site's JWT
     r = httpx.post(f"{svc.url}/api/handoff", headers=svc.headers(), timeout=30,
                    json={"session_id": d["session_id"], "message_id": d["message_id"], "user_token": token})  # fmt: skip
     assert r.status_code == 200, r.text
