@@ -35,10 +35,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from app.lang import detect_lang  # noqa: E402
 from app.retrieval import selfcal  # noqa: E402
 from app.retrieval.confidence import DEFAULT_CALIBRATION  # noqa: E402
-from app.retrieval.ranking import needed_models, rank, weights_for  # noqa: E402
+from app.retrieval.kb_calibration import score_pseudo  # noqa: E402
 from app.settings import Settings, apply_process_env  # noqa: E402
 from benchmarks.retrieval.evalsets import DEFAULT_SETS, EvalSet, load_set  # noqa: E402
 from benchmarks.retrieval.mixed_packs import merged  # noqa: E402
@@ -81,19 +80,8 @@ def pseudo_runs_for(es: EvalSet, max_entries: int, embedders: dict) -> tuple[lis
     t0 = time.perf_counter()
     pqs = selfcal.pseudo_queries(es.index, max_entries)
     vecs = encode_pseudo(es, pqs, embedders)
-    roles = Scorer(es).roles
-    langs = [detect_lang(p.text) for p in pqs]
-
-    def search(variant, i):
-        _, w = weights_for(langs[i], variant)
-        need = needed_models(roles, w, variant)
-        hits = rank(variant, pqs[i].text, langs[i], {m: vecs[m][i] for m in need}, roles, 5)
-        if not hits:
-            return None
-        h = hits[0]
-        return h.entry, variant.entries[h.entry].key, h.features, h.confidence
-
-    runs = selfcal.pseudo_runs(es.index, pqs, search)
+    # the shipped scoring of the pseudo-questions (what an ingest runs), on the cached vectors
+    runs = score_pseudo(es.index, pqs, vecs, Scorer(es).roles)
     return runs, time.perf_counter() - t0
 
 
