@@ -16,16 +16,13 @@ MIN_QUESTIONS = 10  # fewer cannot be split into a fitted and a held-out half wo
 
 
 def _rate(k: int, n: int) -> str:
-    """k/n with its Wilson 95% interval (written out: the formula is three lines, and no package
-    in the lock provides it)."""
+    """k/n with its Wilson 95% interval (the eval reports' estimator)."""
+    from evals.scoring import wilson
+
     if not n:
         return "n/a (no questions of this kind)"
-    z = 1.96
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / d
-    return f"{p:.3f} [{max(c - h, 0):.2f}, {min(c + h, 1):.2f}] ({k}/{n})"
+    e = wilson([True] * k + [False] * (n - k))
+    return f"{e.value:.3f} [{e.lo:.2f}, {e.hi:.2f}] ({k}/{n})"
 
 
 def calibrate(
@@ -70,6 +67,8 @@ def calibrate(
         typer.echo(f"warning: {len(unknown)} expected ids are not in the knowledge base (first: {unknown[0]}); "
                    "their questions count as unanswerable", err=True)  # fmt: skip
     cal, report = calibrate_on_questions(index, labelled, retriever.embedders, retriever.roles, settings)
+    if cal.source != "questions":  # kept, it would pin the global model in place of the KB's own fit
+        raise BadRequest(f"{questions}: nothing written, {cal.reason}")
     held = report["held_out"]
     typer.echo(f"{len(labelled)} labelled questions, {report['runs']} runs (each answerable one also asked with its entry taken out)")
     typer.echo("held out (fitted on half the questions, scored on the other half, both ways):")

@@ -21,7 +21,7 @@ import numpy as np
 
 from app.lang import detect_lang
 from app.retrieval import selfcal
-from app.retrieval.confidence import DEFAULT_CALIBRATION, calibration_key
+from app.retrieval.confidence import DEFAULT_CALIBRATION, calibration_for
 from app.retrieval.kb_index import KBIndex
 from app.retrieval.ranking import needed_models, rank, weights_for
 from app.retrieval.selfcal import SelfCalibration
@@ -35,7 +35,6 @@ KEEP_FILES = 4  # older per-snapshot files are removed (a KB changes often while
 
 def global_calibration(settings, reason: str) -> SelfCalibration:
     return SelfCalibration("global", dict(DEFAULT_CALIBRATION), _settings_thresholds(settings), reason=reason)
-
 
 
 def _settings_thresholds(settings) -> dict[str, float]:
@@ -91,20 +90,25 @@ def save(cal: SelfCalibration, path: Path, **extra) -> None:
     tmp.replace(path)  # atomic: a replica never reads half a file
 
 
-def score_pseudo(index: KBIndex, pqs, vecs, roles: Sequence[str]) -> list[selfcal.PseudoRun]:
+def top_hit(index: KBIndex, text: str, lang: str, qvecs, roles: Sequence[str]) -> tuple[str, dict] | None:
+    """(key, features) of the best entry for one question, by the shipped ranking code; qvecs: its
+    vector per embedder position."""
+    _, w = weights_for(lang, index)
+    hits = rank(index, text, lang, {m: qvecs[m] for m in needed_models(roles, w, index)}, roles, 5)
+    return (index.entries[hits[0].entry].key, hits[0].features) if hits else None
+
+
+def encode(texts: Sequence[str], embedders: Sequence, index: KBIndex) -> dict[int, np.ndarray]:
+    """The questions' vectors per embedder position, for the models the index has vectors of."""
+    return {i: e.embed_queries(list(texts)) for i, e in enumerate(embedders) if i < len(index.dense) and index.dense[i] is not None}
+
+
+def score_pseudo(index: KBIndex, pqs, vecs: dict[int, np.ndarray], roles: Sequence[str]) -> list[selfcal.PseudoRun]:
     """The pseudo-questions ranked in their fold variants by the shipped ranking code."""
     langs = [detect_lang(p.text) for p in pqs]
-
-    def search(variant: KBIndex, i: int):
-        _, w = weights_for(langs[i], variant)
-        need = needed_models(roles, w, variant)
-        hits = rank(variant, pqs[i].text, langs[i], {m: vecs[m][i] for m in need}, roles, 5)
-        if not hits:
-            return None
-        h = hits[0]
-        return h.entry, variant.entries[h.entry].key, h.features, h.confidence
-
-    return selfcal.pseudo_runs(index, pqs, search)
+    return selfcal.pseudo_runs(
+        index, pqs, lambda variant, i: top_hit(variant, pqs[i].text, langs[i], {m: v[i] for m, v in vecs.items()}, roles)
+    )
 
 
 def fit_for_index(index: KBIndex, embedders: Sequence, roles: Sequence[str], settings) -> SelfCalibration:
@@ -116,9 +120,7 @@ def fit_for_index(index: KBIndex, embedders: Sequence, roles: Sequence[str], set
             f"{settings.self_calibration_min_entries} needed)"
         )  # fmt: skip
     pqs = selfcal.pseudo_queries(index, settings.self_calibration_max_questions)
-    texts = [p.text for p in pqs]
-    vecs = {i: e.embed_queries(texts) for i, e in enumerate(embedders) if i < len(index.dense) and index.dense[i] is not None}
-    runs = score_pseudo(index, pqs, vecs, roles)
+    runs = score_pseudo(index, pqs, encode([p.text for p in pqs], embedders, index), roles)
     cal = selfcal.fit(
         runs, DEFAULT_CALIBRATION, min_per_class=settings.self_calibration_min_per_class,
         default_thresholds=_settings_thresholds(settings),
@@ -208,17 +210,8 @@ def question_runs(index: KBIndex, rows: Sequence[dict], vecs, roles: Sequence[st
     langs = [detect_lang(r["query"]) for r in rows]
 
     def one(variant: KBIndex, i: int, label: int, expected: set[str]) -> selfcal.PseudoRun | None:
-        _, w = weights_for(langs[i], variant)
-        need = needed_models(roles, w, variant)
-        hits = rank(variant, rows[i]["query"], langs[i], {m: vecs[m][i] for m in need}, roles, 5)
-        if not hits:
-            return None
-        h = hits[0]
-        f = h.features
-        en = bool(f.get("en_lead"))
-        key = variant.entries[h.entry].key
-        return selfcal.PseudoRun(label, bool(label) and key in expected, calibration_key(en, bool(f.get("doc")), bool(f.get("verified"))),
-                                 en, f, h.confidence)  # fmt: skip
+        got = top_hit(variant, rows[i]["query"], langs[i], {m: v[i] for m, v in vecs.items()}, roles)
+        return None if got is None else selfcal.PseudoRun(label, bool(label) and got[0] in expected, got[1])
 
     out: list[tuple[int, selfcal.PseudoRun]] = []
     expected = [set(r.get("expected_faq_ids") or []) | set(r.get("expected_sources") or []) for r in rows]
@@ -247,19 +240,18 @@ def calibrate_on_questions(index: KBIndex, rows: Sequence[dict], embedders: Sequ
     """The prior refitted on the labelled questions (the same rescaling and threshold rule as the
     per-KB step), and its held-out check: fitted on one half of the questions, scored on the other,
     both ways round (the numbers a person should trust, not the in-sample frontier)."""
-    texts = [r["query"] for r in rows]
-    vecs = {i: e.embed_queries(texts) for i, e in enumerate(embedders) if i < len(index.dense) and index.dense[i] is not None}
-    runs = question_runs(index, rows, vecs, roles)
+    runs = question_runs(index, rows, encode([r["query"] for r in rows], embedders, index), roles)
     kw = {"min_per_class": min(settings.self_calibration_min_per_class, 5), "default_thresholds": _settings_thresholds(settings)}
     cal = selfcal.fit([r for _, r in runs], DEFAULT_CALIBRATION, source="questions", **kw)
-    cal.reason = f"{len(rows)} labelled questions, {len(runs)} runs"
+    if cal.source == "questions":  # a fallback to the global model keeps its reason
+        cal.reason = f"{len(rows)} labelled questions, {len(runs)} runs"
     held = {"flagged": [0, 0], "kept": [0, 0], "dead_ends": [0, 0]}
     for h in range(halves):
         train = [r for i, r in runs if i % halves != h]
         test = [r for i, r in runs if i % halves == h]
         part = selfcal.fit(train, DEFAULT_CALIBRATION, source="questions", **kw)
         for r in test:
-            conf = selfcal.calibration_for(part.calibration, r.group).confidence(r.features)
+            conf = calibration_for(part.calibration, r.group).confidence(r.features)
             keep = conf >= part.thresholds["en" if r.en_lead else "multi"]
             if r.label:
                 held["kept"][0] += keep
@@ -270,5 +262,5 @@ def calibrate_on_questions(index: KBIndex, rows: Sequence[dict], embedders: Sequ
                 held["flagged"][0] += not keep
                 held["flagged"][1] += 1
     y = np.array([r.label for _, r in runs])
-    conf = np.array([selfcal.calibration_for(cal.calibration, r.group).confidence(r.features) for _, r in runs])
+    conf = np.array([calibration_for(cal.calibration, r.group).confidence(r.features) for _, r in runs])
     return cal, {"held_out": held, "frontier": selfcal.frontier(conf, y), "runs": len(runs)}

@@ -140,13 +140,9 @@ class Retriever:
                 return
             try:
                 cal = self.calibrator.fit_and_keep(index)
-            except RuntimeError as e:
-                if "after shutdown" in str(e):  # the process is exiting: its encoders are gone
-                    return
-                log.exception("self-calibration failed; the previous one stays in force")
-                return
-            except Exception:  # the previous calibration keeps serving; the next change tries again
-                log.exception("self-calibration failed; the previous one stays in force")
+            except Exception as e:  # the previous calibration keeps serving; the next change tries again
+                if not (isinstance(e, RuntimeError) and "after shutdown" in str(e)):  # not a process exiting
+                    log.exception("self-calibration failed; the previous one stays in force")
                 return
             with self._variants_lock:
                 index.calibration = cal

@@ -50,10 +50,17 @@ class PseudoQuery:
 class PseudoRun:
     label: int  # 1: the entry was in the index (answerable), 0: it was taken out
     correct: bool  # answerable and the top hit is the entry
-    group: str  # calibration key of the top hit (confidence.calibration_key)
-    en_lead: bool
-    features: dict[str, float]
-    confidence: float  # under the calibration the runs were scored with
+    features: dict[str, float]  # of the top hit (ranking.rank)
+
+    @property
+    def en_lead(self) -> bool:
+        return bool(self.features.get("en_lead"))
+
+    @property
+    def group(self) -> str:
+        """The calibration key of the top hit (confidence.calibration_key)."""
+        f = self.features
+        return calibration_key(self.en_lead, bool(f.get("doc")), bool(f.get("verified")))
 
 
 def pseudo_queries(index: KBIndex, max_entries: int, seed: int = 7) -> list[PseudoQuery]:
@@ -113,12 +120,12 @@ def fold_variant(index: KBIndex, pqs: Sequence[PseudoQuery], fold: list[int], f:
 def pseudo_runs(
     index: KBIndex,
     pqs: Sequence[PseudoQuery],
-    search: Callable[[KBIndex, int], tuple[int, str, dict, float] | None],
+    search: Callable[[KBIndex, int], tuple[str, dict] | None],
     folds: int = FOLDS,
 ) -> list[PseudoRun]:
     """Every pseudo-query scored twice: unanswerable in its own fold's variant, answerable in the
-    previous fold's. `search(variant, i)` ranks pseudo-query i there and returns (top entry key
-    position in the variant, its key, features, confidence) or None when nothing was found."""
+    previous fold's. `search(variant, i)` ranks pseudo-query i there and returns the top hit's
+    (entry key, features), or None when nothing was found."""
     fold = fold_of(pqs, folds)
     out: list[PseudoRun] = []
     for f in range(min(folds, len(pqs))):
@@ -130,12 +137,9 @@ def pseudo_runs(
             got = search(variant, i)
             if got is None:
                 continue
-            _, key, feats, conf = got
+            key, feats = got
             label = int(g == pos)
-            correct = bool(label) and key == index.entries[p.entry].key
-            en_lead = bool(feats.get("en_lead"))
-            group = calibration_key(en_lead, bool(feats.get("doc")), bool(feats.get("verified")))
-            out.append(PseudoRun(label, correct, group, en_lead, feats, conf))
+            out.append(PseudoRun(label, bool(label) and key == index.entries[p.entry].key, feats))
     return out
 
 

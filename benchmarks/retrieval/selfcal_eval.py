@@ -42,6 +42,7 @@ from app.settings import Settings, apply_process_env  # noqa: E402
 from benchmarks.retrieval.evalsets import DEFAULT_SETS, EvalSet, load_set  # noqa: E402
 from benchmarks.retrieval.mixed_packs import merged  # noqa: E402
 from benchmarks.retrieval.scoring import Run, Scorer, hit1  # noqa: E402
+from evals.scoring import wilson as scoring_wilson  # noqa: E402
 from benchmarks.retrieval.tune import FIT_C, FIT_TARGET, fit_groups, pick_threshold, recalibrate  # noqa: E402
 
 WORK = Path("/tmp/askdesk-eval")
@@ -49,14 +50,10 @@ CACHE = WORK / "cache"
 NO_ANSWER = Settings().no_answer_threshold  # the chat answers "not in the KB" below this top confidence
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float, float]:
-    if n == 0:
-        return float("nan"), float("nan"), float("nan")
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / d
-    return p, max(c - h, 0.0), min(c + h, 1.0)
+def wilson(k: int, n: int) -> tuple[float, float, float]:
+    """(rate, low, high): the eval reports' Wilson 95% interval on k of n."""
+    e = scoring_wilson([True] * k + [False] * (n - k))
+    return e.value, e.lo, e.hi
 
 
 def encode_pseudo(es: EvalSet, pqs: list[selfcal.PseudoQuery], embedders: dict) -> list[np.ndarray]:
@@ -81,7 +78,7 @@ def pseudo_runs_for(es: EvalSet, max_entries: int, embedders: dict) -> tuple[lis
     pqs = selfcal.pseudo_queries(es.index, max_entries)
     vecs = encode_pseudo(es, pqs, embedders)
     # the shipped scoring of the pseudo-questions (what an ingest runs), on the cached vectors
-    runs = score_pseudo(es.index, pqs, vecs, Scorer(es).roles)
+    runs = score_pseudo(es.index, pqs, dict(enumerate(vecs)), Scorer(es).roles)
     return runs, time.perf_counter() - t0
 
 

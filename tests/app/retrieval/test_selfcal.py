@@ -76,7 +76,7 @@ def test_pseudo_runs_label_each_question_once_each_way():
     def search(variant, i):
         seen.append((i, idx.entries[pqs[i].entry].key in variant.key_to_idx))
         e = variant.key_to_idx.get(idx.entries[pqs[i].entry].key, 0)
-        return e, variant.entries[e].key, {"en_lead": 1.0, "doc": 0.0}, 0.5
+        return variant.entries[e].key, {"en_lead": 1.0, "doc": 0.0}
 
     runs = selfcal.pseudo_runs(idx, pqs, search)
     assert len(runs) == 2 * len(pqs)
@@ -102,14 +102,14 @@ def test_fit_scale_recovers_a_rescaling_and_stays_at_the_prior_without_evidence(
 def test_fit_rescales_per_group_or_keeps_the_global_model():
     feats_pos = {"en_lead": 1.0, "cos": 0.7, "margin": 2.0}
     feats_neg = {"en_lead": 1.0, "cos": 0.5, "margin": 0.3}
-    few = [selfcal.PseudoRun(1, True, "en", True, feats_pos, 0.9), selfcal.PseudoRun(0, False, "en", True, feats_neg, 0.2)]
+    few = [selfcal.PseudoRun(1, True, feats_pos), selfcal.PseudoRun(0, False, feats_neg)]
     g = selfcal.fit(few, DEFAULT_CALIBRATION, default_thresholds={"en": 0.5, "multi": 0.6})
     assert g.source == "global" and "too few" in g.reason and g.thresholds == {"en": 0.5, "multi": 0.6}
     rng = np.random.default_rng(2)
     runs = []
     for _ in range(60):
-        runs.append(selfcal.PseudoRun(1, True, "en", True, {**feats_pos, "cos": 0.7 + rng.normal(0, 0.05)}, 0))
-        runs.append(selfcal.PseudoRun(0, False, "en", True, {**feats_neg, "cos": 0.5 + rng.normal(0, 0.05)}, 0))
+        runs.append(selfcal.PseudoRun(1, True, {**feats_pos, "cos": 0.7 + rng.normal(0, 0.05)}))
+        runs.append(selfcal.PseudoRun(0, False, {**feats_neg, "cos": 0.5 + rng.normal(0, 0.05)}))
     k = selfcal.fit(runs, DEFAULT_CALIBRATION)
     assert k.source == "kb" and set(k.scale) == {"en"}
     a, b = k.scale["en"]
