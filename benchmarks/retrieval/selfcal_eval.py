@@ -42,8 +42,8 @@ from app.settings import Settings, apply_process_env  # noqa: E402
 from benchmarks.retrieval.evalsets import DEFAULT_SETS, EvalSet, load_set  # noqa: E402
 from benchmarks.retrieval.mixed_packs import merged  # noqa: E402
 from benchmarks.retrieval.scoring import Run, Scorer, hit1  # noqa: E402
-from evals.scoring import wilson as scoring_wilson  # noqa: E402
 from benchmarks.retrieval.tune import FIT_C, FIT_TARGET, fit_groups, pick_threshold, recalibrate  # noqa: E402
+from evals.scoring import wilson as scoring_wilson  # noqa: E402
 
 WORK = Path("/tmp/askdesk-eval")
 CACHE = WORK / "cache"
