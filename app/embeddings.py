@@ -10,6 +10,7 @@ import importlib.util
 import logging
 import re
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -17,12 +18,36 @@ import numpy as np
 
 from app.errors import ConfigError
 from app.lang import to_simplified
+from app.records import is_english_record
 
 log = logging.getLogger(__name__)
 
 MINILM_NAMES = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
 USE_NAMES = {"use-multilingual", "usem3"}
 FAST_QUERY_BATCH = 8  # up to this many queries skip encode() (see embed_queries)
+
+
+# Which records each model's collection holds (benchmarks/ingest/record_kinds.py measures every kind
+# per model on the eval sets). The English-only MiniLM is masked to English entries in every weight
+# group (app/retrieval/fusion.py), so it embeds only theirs, and not their question+answer record
+# ("qa": same hit@1 and no-answer AUC without it, its longest text). The verifier (USE) reads the
+# shortlisted entries' question records; its answer and qa records changed nothing. The multilingual
+# model keeps every kind (without its qa records esun lost 2 of 81 at top 1). The first collection
+# keeps everything whatever its model: the index takes the entries' list from it.
+_VERIFIER_FIELDS = frozenset({"question", "related", "chunk"})
+
+
+def record_wanted(model: str, primary: bool, meta: Mapping[str, object]) -> bool:
+    """Whether model `model`'s collection holds a record with this metadata (pure)."""
+    if primary:
+        return True
+    name = model.lower()
+    field = str(meta.get("field") or "")
+    if name in MINILM_NAMES:
+        return field != "qa" and is_english_record(meta)
+    if name in USE_NAMES:
+        return field in _VERIFIER_FIELDS
+    return True
 
 
 class Embedder(Protocol):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -93,6 +94,18 @@ class Record:
 
 
 QA_ANSWER_CHARS = 400  # enough of the answer to disambiguate, short enough for a 512-token encoder
+
+
+def is_english_record(meta: Mapping[str, object]) -> bool:
+    """Whether a record's entry is English (its `lang`, else its question's or title's script): the
+    English-only embedder judges English entries only (app/retrieval/ranking.py masks it to them),
+    so its collection holds their records alone and the index reads the others as absent."""
+    lang = str(meta.get("lang") or "")
+    if lang:
+        return lang.lower().startswith("en")
+    from app.lang import detect_lang
+
+    return detect_lang(str(meta.get("question") or meta.get("title") or "")) == "en"
 
 
 def entry_records(entry: Entry) -> list[Record]:

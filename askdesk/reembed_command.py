@@ -76,16 +76,22 @@ def _make_embedders(settings: Settings, models: list[str], reuse) -> list:
 
 def _fill(
     live: ChromaKnowledgeStore, new: ChromaKnowledgeStore, settings: Settings, report: ReembedReport, echo
-) -> list[str]:
-    """Make every new collection hold exactly the live records; returns the live ids."""
+) -> dict[int, int]:
+    """Make every new collection hold exactly the live records its model wants (as ingest writes
+    them: app/embeddings.record_wanted); returns the record count each should hold."""
     src = live.get_all(0)
     by_id = {rid: (text, meta) for rid, text, meta in zip(src.ids, src.texts, src.metadatas, strict=True)}
+    from app.embeddings import record_wanted
     from app.records import Record
 
+    expected: dict[int, int] = {}
     for i, emb in enumerate(new.embedders):
         have = new.get_index(i, create=True)
-        missing = [rid for rid in src.ids if rid not in have]
-        stale = [rid for rid in have if rid not in by_id]
+        want = [rid for rid in src.ids if record_wanted(emb.name, i == 0, by_id[rid][1] or {})]
+        expected[i] = len(want)
+        wanted = set(want)
+        missing = [rid for rid in want if rid not in have]
+        stale = [rid for rid in have if rid not in wanted]
         if missing:
             echo(f"embedding {len(missing)} records with {emb.name}")
         for start in range(0, len(missing), settings.embedding_batch_size):
@@ -97,20 +103,21 @@ def _fill(
         new.delete(i, stale)
         report.embedded += len(missing)
         report.deleted += len(stale)
-    return src.ids
+    return expected
 
 
-def _verify(new: ChromaKnowledgeStore, settings: Settings, ids: list[str]) -> str:
+def _verify(new: ChromaKnowledgeStore, settings: Settings, expected: dict[int, int]) -> str:
     """Counts, then FAQ entries searched by their own question on the new set (before the flip)."""
     from app.retrieval import Retriever
 
     for i in range(len(new.embedders)):
         n = new.collection(i).count()
-        if n != len(ids):
+        if n != expected[i]:
             raise OperationError(
-                f"{collection_name(new.base_name, i)} holds {n} records, the live set {len(ids)}: "
+                f"{collection_name(new.base_name, i)} holds {n} records, the live set {expected[i]} for its model: "
                 "nothing was switched; run `askdesk reembed` again"
             )
+    counts = " / ".join(str(expected[i]) for i in sorted(expected))
     questions: dict[str, str] = {}
     for meta in new.get_index(0).values():
         if meta.get("kind") == "faq" and meta.get("question"):
@@ -119,7 +126,7 @@ def _verify(new: ChromaKnowledgeStore, settings: Settings, ids: list[str]) -> st
     random.Random(0).shuffle(keys)  # the same sample each run: a failed check can be looked at again
     sample = keys[: settings.reembed_verify_queries]
     if not sample:
-        return f"{len(ids)} records in each collection (no FAQ entries to search)"
+        return f"{counts} records in the collections (no FAQ entries to search)"
     retriever = Retriever(new, settings)
     found = sum(
         any(h.key == key for h in retriever.search(questions[key], k=VERIFY_TOP, audiences=None).hits) for key in sample
@@ -131,7 +138,7 @@ def _verify(new: ChromaKnowledgeStore, settings: Settings, ids: list[str]) -> st
             f"{VERIFY_TOP} (ASKDESK_REEMBED_VERIFY_MIN_HIT_RATE={settings.reembed_verify_min_hit_rate}): nothing was "
             f"switched; check the models, or drop {new.base_name!r} with --drop-old after a good run"
         )
-    return f"{len(ids)} records in each collection, {found}/{len(sample)} entries found by their own question"
+    return f"{counts} records in the collections, {found}/{len(sample)} entries found by their own question"
 
 
 def drop_old(client, root: str, keep: str, n_models: int) -> list[str]:
@@ -173,9 +180,9 @@ def run_reembed(
     except Exception as e:
         raise OperationError(f"nothing to re-embed: {e}") from e
     report = ReembedReport(old=live.base_name, new=target, models=models, records=0)
-    ids = _fill(live, new, settings, report, echo)
-    report.records = len(ids)
-    report.verified = _verify(new, settings, ids)
+    expected = _fill(live, new, settings, report, echo)
+    report.records = expected[0]
+    report.verified = _verify(new, settings, expected)
     if live.version() != before or live.base_name != report.old:
         raise OperationError(
             "the knowledge base changed during the re-embed (an ingest, upload or another re-embed): "

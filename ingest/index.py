@@ -52,6 +52,7 @@ def plan(
     prune: bool,
     source_roots: Mapping[str, str] | None = None,
     prune_roots: Collection[str] = (),
+    wanted: Callable[[Mapping[str, object]], bool] | None = None,
 ) -> Plan:
     """Diff desired entries against the stored id -> metadata map (pure).
 
@@ -60,6 +61,8 @@ def plan(
     and only those whose records' `source_root` is one of `prune_roots` (the folders given in this
     run): a source of another folder, or one stored without a root, is never pruned.
     `source_roots` (source -> root) tags the records written, and retags stored ones.
+    `wanted(metadata)` picks the records this collection holds (app/embeddings.record_wanted); a
+    stored record it no longer wants goes like a stale one.
     """
     p = Plan()
     source_roots = source_roots or {}
@@ -70,7 +73,7 @@ def plan(
     desired_ids: set[str] = set()
     for entry in entries:
         root = source_roots.get(entry.source)
-        recs = [_tagged(r, root) for r in entry_records(entry)]
+        recs = [_tagged(r, root) for r in entry_records(entry) if wanted is None or wanted(r.metadata)]
         ids = {r.id for r in recs}
         desired_ids |= ids
         missing = [r for r in recs if r.id not in existing]

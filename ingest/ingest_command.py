@@ -7,13 +7,21 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from ingest.discover import Found
 from ingest.pipeline import Progress as PipelineProgress
 from ingest.pipeline import run_ingest
 
 err = Console(stderr=True)
+
+
+class _Rate(ProgressColumn):
+    """Records embedded per second (rich's running estimate): what a support lead waits on."""
+
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:,.0f} records/s" if task.speed else "", style="dim")
 
 
 class RichProgress(PipelineProgress):
@@ -26,7 +34,8 @@ class RichProgress(PipelineProgress):
 
     def embedding(self, model: str, total: int) -> None:
         self._bar = Progress(
-            TextColumn(f"embedding ({model})"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn(f"embedding ({model})"), BarColumn(), MofNCompleteColumn(),
+            _Rate(), TimeRemainingColumn(),
             console=err, transient=False,
         )  # fmt: skip
         self._bar.start()

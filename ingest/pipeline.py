@@ -6,8 +6,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+from app.embeddings import record_wanted
 from app.errors import EmptyKnowledgeBase, IngestError
 from app.ports import KnowledgeStore
 from app.records import Entry
@@ -44,6 +46,9 @@ class IngestReport:
             f"{prefix}added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
             f"deleted {self.deleted}, failed {len(self.failed)} in {self.seconds:.1f} s"
         )
+        done = self.added + self.updated
+        if done and self.seconds > 0 and not self.dry_run:
+            out += f" ({done / self.seconds:,.1f} entries/s)"
         if self.records_embedded and not (self.added or self.updated):
             # entries are counted against the first collection: say why an "unchanged" run embedded
             # (a newly configured model's collection, or one an interrupted run left incomplete)
@@ -144,7 +149,8 @@ def run_ingest(
     for i, emb in enumerate(store.embedders):
         existing = _existing_or_empty(store, i) if dry_run else store.get_index(i, create=True)
         p = index.plan(existing, entries, loaded_sources=loaded, keep_sources=failed_sources, prune=prune,
-                       source_roots=source_roots, prune_roots=prune_roots)  # fmt: skip
+                       source_roots=source_roots, prune_roots=prune_roots,
+                       wanted=partial(record_wanted, emb.name, i == 0))  # fmt: skip
         if i == 0:
             report.added, report.updated = len(p.added), len(p.updated)
             report.unchanged, report.deleted = len(p.unchanged), len(p.deleted)

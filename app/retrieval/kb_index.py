@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.records import AUDIENCES, parse_audiences, visible_to
+from app.records import AUDIENCES, is_english_record, parse_audiences, visible_to
 from app.retrieval.fusion import Grouping
 from app.retrieval.lexical import BM25
 from app.retrieval.matvec import HalfMatrix
@@ -251,8 +251,4 @@ class KBIndex:
 
 
 def _is_en(e: EntryInfo) -> bool:
-    if e.lang:
-        return e.lang.lower().startswith("en")
-    from app.lang import detect_lang
-
-    return detect_lang(e.question or e.title) == "en"
+    return is_english_record({"lang": e.lang, "question": e.question, "title": e.title})

@@ -2,7 +2,7 @@
 confidence, through `Retriever.search` with the real embedders (vectors of the synthetic records
 are random unit vectors: scoring cost does not depend on their values).
 
-    python benchmarks/retrieval/latency.py [--sizes 1000 10000] [--n 200]
+    python benchmarks/retrieval/latency.py [--sizes 1000 10000 100000] [--n 200] [--compare-up-to 10000]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from app.embeddings import record_wanted  # noqa: E402
 from app.retrieval import Retriever  # noqa: E402
 from app.retrieval.kb_index import KBIndex, RecordSet  # noqa: E402
 from app.settings import Settings, apply_process_env  # noqa: E402
@@ -31,7 +32,9 @@ QUERIES = ["How do I reset my online banking password?", "What is the daily tran
            "信用卡密碼忘記了怎麼辦？", "轉帳限額是多少", "Can I cancel an order after payment?"]  # fmt: skip
 
 
-def synth(n_entries: int, dims: list[int], seed: int = 0) -> KBIndex:
+def synth(n_entries: int, dims: list[int], seed: int = 0, models: list[str] | None = None) -> KBIndex:
+    """N synthetic entries; with `models`, each model's collection holds only the records ingest
+    writes for it (app/embeddings.record_wanted), else every record (the old ingest)."""
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     ids, texts, metas = [], [], []
@@ -49,9 +52,11 @@ def synth(n_entries: int, dims: list[int], seed: int = 0) -> KBIndex:
             texts.append(t)
             metas.append({**base, "field": fld})
     sets = []
-    for d in dims:
-        v = nrng.standard_normal((len(ids), d)).astype(np.float32)
-        sets.append(RecordSet(ids, texts, metas, v / np.linalg.norm(v, axis=1, keepdims=True)))
+    for i, d in enumerate(dims):
+        keep = list(range(len(ids))) if models is None else [j for j, m in enumerate(metas) if record_wanted(models[i], i == 0, m)]
+        v = nrng.standard_normal((len(keep), d)).astype(np.float32)
+        sets.append(RecordSet([ids[j] for j in keep], [texts[j] for j in keep], [metas[j] for j in keep],
+                              v / np.linalg.norm(v, axis=1, keepdims=True)))  # fmt: skip
     return KBIndex(sets, (1, len(ids)))
 
 
@@ -59,6 +64,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", nargs="*", type=int, default=[1000, 10000])
     ap.add_argument("--n", type=int, default=200, help="timed queries per size")
+    ap.add_argument("--compare-up-to", type=int, default=10000,
+                    help="alternate old (every model holds every record) and new stores up to this size")
     args = ap.parse_args()
     settings = Settings()
     apply_process_env(settings)
@@ -66,27 +73,35 @@ def main() -> None:
 
     embedders = [make_embedder(n, offline=settings.hf_offline, int8_queries=settings.embedding_int8_queries) for n in settings.embedding_models]
     rows = []
+    names = [e.name for e in embedders]
     for size in args.sizes:
-        t0 = time.perf_counter()
-        index = synth(size, [e.dim for e in embedders])
-        build = time.perf_counter() - t0
-        retr = Retriever.from_index(index, embedders, settings)
-        for q in QUERIES * 4:  # warm-up
-            retr.search(q)
-        lat = {"all": [], "en": [], "zh": []}
-        for i in range(args.n):
+        variants = {"new": names} if size > args.compare_up_to else {"old": None, "new": names}
+        retrs, builds, recs = {}, {}, {}
+        for label, models in variants.items():
+            t0 = time.perf_counter()
+            index = synth(size, [e.dim for e in embedders], models=models)
+            builds[label] = time.perf_counter() - t0
+            recs[label] = len(index.record_ids)
+            retrs[label] = Retriever.from_index(index, embedders, settings)
+            for q in QUERIES * 4:  # warm-up
+                retrs[label].search(q)
+        lat = {label: {"all": [], "en": [], "zh": []} for label in variants}
+        for i in range(args.n):  # old and new alternate query by query: load drifts hit both alike
             q = QUERIES[i % len(QUERIES)]
-            t = time.perf_counter()
-            res = retr.search(q)
-            ms = (time.perf_counter() - t) * 1000
-            lat["all"].append(ms)
-            lat["zh" if res.lang.startswith("zh") else "en"].append(ms)
-        row = {"entries": size, "records": len(index.record_ids), "index_build_s": round(build, 2)}
-        for name, xs in lat.items():
-            row[f"{name}_p50_ms"] = round(float(np.percentile(xs, 50)), 2)
-            row[f"{name}_p95_ms"] = round(float(np.percentile(xs, 95)), 2)
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+            for label in variants:
+                t = time.perf_counter()
+                res = retrs[label].search(q)
+                ms = (time.perf_counter() - t) * 1000
+                lat[label]["all"].append(ms)
+                lat[label]["zh" if res.lang.startswith("zh") else "en"].append(ms)
+        for label in variants:
+            row = {"entries": size, "variant": label, "records": recs[label], "index_build_s": round(builds[label], 2)}
+            for name, xs in lat[label].items():
+                row[f"{name}_p50_ms"] = round(float(np.percentile(xs, 50)), 2)
+                row[f"{name}_p95_ms"] = round(float(np.percentile(xs, 95)), 2)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        del retrs
     out = ROOT / "reports"
     out.mkdir(exist_ok=True)
     (out / "retrieval-latency.json").write_text(json.dumps(rows, indent=1))
@@ -97,13 +112,14 @@ def main() -> None:
         (f"`Retriever.search` end to end (query encoding + BM25 + dense + fusion + confidence), {args.n} queries "
          f"per size, one at a time; {os.cpu_count()} CPUs, load average after the run {load}; int8 query encoder "
          f"{'on' if settings.embedding_int8_queries else 'off'}. Synthetic entries, half Chinese and half English, "
-         "5 records each."),
+         "5 records each; 'old' = every model holds every record, 'new' = what ingest now writes (app/embeddings.record_wanted), "
+         "alternated query by query."),
         "",
-        "| entries | records | all p50 / p95 ms | English queries p50 / p95 | Chinese queries p50 / p95 | index build s |",
-        "|---|---|---|---|---|---|",
+        "| entries | store | records | all p50 / p95 ms | English queries p50 / p95 | Chinese queries p50 / p95 | index build s |",
+        "|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     for r in rows:
-        md.append(f"| {r['entries']} | {r['records']} | {r['all_p50_ms']} / {r['all_p95_ms']} | {r['en_p50_ms']} / {r['en_p95_ms']} | "
+        md.append(f"| {r['entries']} | {r['variant']} | {r['records']} | {r['all_p50_ms']} / {r['all_p95_ms']} | {r['en_p50_ms']} / {r['en_p95_ms']} | "
                   f"{r['zh_p50_ms']} / {r['zh_p95_ms']} | {r['index_build_s']} |")  # fmt: skip
     (out / "retrieval-latency.md").write_text("\n".join(md) + "\n")
 

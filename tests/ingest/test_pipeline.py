@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from app.embeddings import record_wanted
 from app.errors import EmbeddingMismatch, EmptyKnowledgeBase, IngestError
 from app.knowledge_store import ChromaKnowledgeStore, make_chroma_client
+from app.records import is_english_record
 from ingest.pipeline import Progress, run_ingest
 from tests.conftest import free_port
 from tests.ingest import sample_files as sf
@@ -34,8 +36,17 @@ def test_every_format_then_idempotent_rerun(tmp_path, store, settings):
     assert r1.added == r1.entries and r1.updated == r1.unchanged == r1.deleted == 0
     skipped = dict(r1.skipped)
     assert "image.png" in skipped and "README.md" in skipped
-    # every embedding model's collection holds the same records
-    assert set(store.get_index(0)) == set(store.get_index(1))
+    # each further model's collection holds the primary's records its model reads (record_wanted):
+    # the English-only MiniLM no Chinese entry's and no question+answer record, USE no answer text
+    primary = store.get_index(0)
+    for i, emb in enumerate(store.embedders[1:], start=1):
+        assert set(store.get_index(i)) == {rid for rid, m in primary.items() if record_wanted(emb.name, False, m)}
+    names = [e.name.lower() for e in store.embedders]
+    minilm = store.get_index(names.index("sentence-transformers/all-minilm-l6-v2"))
+    assert minilm and all(is_english_record(m) for m in minilm.values())
+    assert any(not is_english_record(m) for m in primary.values())  # the sample has Chinese entries
+    assert not any(m["field"] == "qa" for m in minilm.values())
+    assert any(m["field"] == "qa" for m in primary.values())  # the multilingual model keeps every kind
     version = store.version()
 
     r2 = run_ingest([kb], store, settings)
@@ -139,9 +150,11 @@ def test_adding_a_model_fills_its_collection_on_a_plain_rerun(tmp_path, settings
     run_ingest([tmp_path / "faq.csv"], before, settings)
     after = ChromaKnowledgeStore(client, embedders, settings.collection)
     r = run_ingest([tmp_path / "faq.csv"], after, settings)
-    n = len(after.get_index(0))
-    assert (r.added, r.updated, r.unchanged) == (0, 0, r.entries) and r.records_embedded == n
-    assert set(after.get_index(len(embedders) - 1)) == set(after.get_index(0))
+    last = embedders[-1]
+    want = {rid for rid, m in after.get_index(0).items() if record_wanted(last.name, False, m)}
+    n = len(want)
+    assert n and (r.added, r.updated, r.unchanged) == (0, 0, r.entries) and r.records_embedded == n
+    assert set(after.get_index(len(embedders) - 1)) == want
     assert r.summary().endswith(f"; {n} records embedded into collections that lacked them")
     assert run_ingest([tmp_path / "faq.csv"], after, settings).records_embedded == 0
 
@@ -252,9 +265,11 @@ def test_prune_deletes_only_sources_of_the_folders_given(tmp_path, store, settin
     r = run_ingest([a], store, settings, prune=True)
     assert (r.deleted, r.failed) == (1, [])
     assert keys(store) == everything - {"fin-001"}
-    for i in range(len(store.embedders)):  # B's records, in every collection, all stay
-        assert b_records <= set(store.get_index(i))
-        assert keys(store, i) == everything - {"fin-001"}
+    primary = store.get_index(0)
+    for i, emb in enumerate(store.embedders):  # B's records, in every collection (those its model reads), all stay
+        assert {rid for rid in b_records if record_wanted(emb.name, i == 0, primary[rid])} <= set(store.get_index(i))
+        assert keys(store, i) == {m["entry_key"] for m in primary.values() if record_wanted(emb.name, i == 0, m)}
+    assert keys(store) == everything - {"fin-001"}
     assert run_ingest([a], store, settings, prune=True).deleted == 0
     assert run_ingest([a / "faq.csv"], store, settings, prune=True).deleted == 0  # a single file prunes nothing
     (b / "more.json").unlink()
