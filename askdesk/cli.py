@@ -17,6 +17,7 @@ def _register() -> None:
     # Imported here so `askdesk --help` stays fast and no module loads models at import time.
     from app.search_command import register as register_search
     from askdesk.backup_command import register as register_backup
+    from askdesk.bundle_command import register as register_bundle
     from askdesk.calibrate_command import calibrate_kb, register as register_calibrate
     from askdesk.db_command import app as db_app
     from askdesk.demo import register as register_demo
@@ -37,6 +38,7 @@ def _register() -> None:
     register_purge(cli)
     register_backup(cli)
     register_reembed(cli)
+    register_bundle(cli)
     cli.add_typer(llm_app, name="llm", help="Start and manage LLM engines.")
     cli.add_typer(eval_app, name="eval", help="Evaluate a running AskDesk.")
     cli.add_typer(db_app, name="db", help="The conversations database's schema (migrations).")

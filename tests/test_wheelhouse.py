@@ -1,6 +1,7 @@
 """The air-gapped install (README "Air-gapped install"): `make wheelhouse` gathers every lock, and
 `make install-offline` installs from a wheelhouse alone. The real wheelhouse is large (torch's CPU
-wheel alone is 192 MB) and needs the network, so it is not built here: the second test runs the real Makefile target, unchanged,
+wheel alone is 192 MB) and needs the network: it is built, bundled and installed without network by
+the slow tests/askdesk/test_bundle.py (`askdesk bundle`). Here the second test runs the real Makefile target, unchanged,
 over a small wheelhouse of hand-made wheels (stand-ins for the locks and the project) in a fresh
 venv, with pip's own configuration switched off so nothing but that folder can be read."""
 
@@ -103,3 +104,9 @@ def test_install_offline_without_a_wheelhouse_says_what_to_do(tmp_path):
         f"no {tmp_path / 'none'}/ here: run 'make wheelhouse' where there is network and copy it" in r.stdout
     )
     assert not (tmp_path / "venv").exists()
+
+
+def test_bundle_target_builds_the_archive_from_the_wheelhouse():
+    lines = _dry_run("bundle", BUNDLE="/tmp/out/b.tar", WHEELHOUSE="/tmp/house")
+    assert ".venv/bin/askdesk bundle /tmp/out/b.tar --wheelhouse /tmp/house" in lines
+    assert "mkdir -p /tmp/out/" in lines

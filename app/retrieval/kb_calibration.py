@@ -94,13 +94,29 @@ def top_hit(index: KBIndex, text: str, lang: str, qvecs, roles: Sequence[str]) -
     """(key, features) of the best entry for one question, by the shipped ranking code; qvecs: its
     vector per embedder position."""
     _, w = weights_for(lang, index)
-    hits = rank(index, text, lang, {m: qvecs[m] for m in needed_models(roles, w, index)}, roles, 5)
+    # a model not encoded for this question (a variant that tips the KB's English share over
+    # ranking.EN_KB_SHARE, a rare edge) is left out rather than read as a NaN vector
+    got = {m: qvecs[m] for m in needed_models(roles, w, index) if m in qvecs and not np.isnan(qvecs[m][0])}
+    hits = rank(index, text, lang, got, roles, 5)
     return (index.entries[hits[0].entry].key, hits[0].features) if hits else None
 
 
-def encode(texts: Sequence[str], embedders: Sequence, index: KBIndex) -> dict[int, np.ndarray]:
-    """The questions' vectors per embedder position, for the models the index has vectors of."""
-    return {i: e.embed_queries(list(texts)) for i, e in enumerate(embedders) if i < len(index.dense) and index.dense[i] is not None}
+def encode(texts: Sequence[str], embedders: Sequence, index: KBIndex, roles: Sequence[str]) -> dict[int, np.ndarray]:
+    """The questions' vectors per embedder position, each model encoding only the questions a search
+    would run it for (the English model the English ones, the verifier the Chinese ones: half the
+    encoding of a bilingual KB's fit); rows a model was not run for are NaN."""
+    need: dict[int, list[int]] = {}
+    for t, text in enumerate(texts):
+        _, w = weights_for(detect_lang(text), index)
+        for m in needed_models(roles, w, index):
+            need.setdefault(m, []).append(t)
+    out: dict[int, np.ndarray] = {}
+    for m, rows in need.items():
+        e = embedders[m]
+        vecs = np.full((len(texts), e.dim), np.nan, dtype=np.float32)
+        vecs[rows] = e.embed_queries([texts[t] for t in rows])
+        out[m] = vecs
+    return out
 
 
 def score_pseudo(index: KBIndex, pqs, vecs: dict[int, np.ndarray], roles: Sequence[str]) -> list[selfcal.PseudoRun]:
@@ -120,7 +136,7 @@ def fit_for_index(index: KBIndex, embedders: Sequence, roles: Sequence[str], set
             f"{settings.self_calibration_min_entries} needed)"
         )  # fmt: skip
     pqs = selfcal.pseudo_queries(index, settings.self_calibration_max_questions)
-    runs = score_pseudo(index, pqs, encode([p.text for p in pqs], embedders, index), roles)
+    runs = score_pseudo(index, pqs, encode([p.text for p in pqs], embedders, index, roles), roles)
     cal = selfcal.fit(
         runs, DEFAULT_CALIBRATION, min_per_class=settings.self_calibration_min_per_class,
         default_thresholds=_settings_thresholds(settings),
@@ -240,7 +256,7 @@ def calibrate_on_questions(index: KBIndex, rows: Sequence[dict], embedders: Sequ
     """The prior refitted on the labelled questions (the same rescaling and threshold rule as the
     per-KB step), and its held-out check: fitted on one half of the questions, scored on the other,
     both ways round (the numbers a person should trust, not the in-sample frontier)."""
-    runs = question_runs(index, rows, encode([r["query"] for r in rows], embedders, index), roles)
+    runs = question_runs(index, rows, encode([r["query"] for r in rows], embedders, index, roles), roles)
     kw = {"min_per_class": min(settings.self_calibration_min_per_class, 5), "default_thresholds": _settings_thresholds(settings)}
     cal = selfcal.fit([r for _, r in runs], DEFAULT_CALIBRATION, source="questions", **kw)
     if cal.source == "questions":  # a fallback to the global model keeps its reason
