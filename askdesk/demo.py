@@ -57,6 +57,7 @@ def demo(
 
     from app.knowledge_store import open_store
     from app.settings import get_settings
+    from askdesk.branding import BRANDING_FILE, with_folder_branding
     from askdesk.calibrate_command import calibrate_kb
     from askdesk.wiring import service
     from serving.models import resolve_gguf
@@ -68,6 +69,8 @@ def demo(
         if not knowledge.exists():
             raise BadRequest(f"--knowledge {knowledge}: no such file or folder")
         s = s.model_copy(update={"knowledge_dir": knowledge})
+    # the folder's branding.env (the sample's: Northwind Harbor) for what the user left unset
+    s, branded = with_folder_branding(s, s.knowledge_dir)
     ensure_port_free(s.host, s.port)  # before ingest and the engine: nothing to undo yet
     if not skip_ingest:
         report = run_ingest([s.knowledge_dir], open_store(s), s, progress=RichProgress(), calibrate=calibrate_kb)
@@ -82,6 +85,9 @@ def demo(
         cpu.extract_languages = ["zh", "en"]
         typer.echo("The stand-in model (SmolLM2-135M) writes poor answers: answers quote the knowledge base "
                    "(extract_languages on the backend changes this).")  # fmt: skip
+    if branded:
+        typer.echo(f"Branding from {s.knowledge_dir / BRANDING_FILE}: {s.company_name or '(no company name)'} "
+                   f"({', '.join('ASKDESK_' + n.upper() for n in branded)}; set them to override)")  # fmt: skip
     base = f"http://{s.host}:{s.port}"
     try:  # whatever ends the API (Ctrl-C, a startup failure, an error) stops the engine we started
         typer.echo(f"\nAskDesk is starting on {base}\n  intranet demo page with the widget: {base}/\n"

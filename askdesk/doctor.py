@@ -77,7 +77,7 @@ def _show(value: Any) -> str:
     if value is None:
         return "(not set)"
     if isinstance(value, str):
-        return value
+        return value or '""'
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -298,6 +298,38 @@ def backend_lines(c: BackendCheck) -> list[str]:
 
 
 # --- what a deployment beyond localhost still needs ------------------------------------------------
+def branding_problems(s: Settings) -> list[str]:
+    """The sample company's branding in force (`askdesk demo` applies it only on the sample KB, so
+    here it was set by hand or copied), and the neutral placeholders a new install starts with."""
+    out = []
+    sample = [
+        n
+        for n, v in ((n, getattr(s, n)) for n in type(s).model_fields)
+        if isinstance(v, str) and any(m in v for m in SAMPLE_MARKERS)
+    ]
+    if "company_name" in sample:
+        out.append(f"the sample company name {s.company_name!r} (ASKDESK_COMPANY_NAME)")
+    contacts = [env_name(n) for n in sample if n not in ("company_name", "ticket_url")]
+    if contacts:
+        out.append("the sample company's contacts (nwh.example) in " + ", ".join(contacts))
+    if "ticket_url" in sample:
+        out.append(
+            f"the sample ticket URL {s.ticket_url} (ASKDESK_TICKET_URL: your helpdesk's, with {{reference}}; empty for none)"
+        )
+    if not s.company_name:
+        out.append('no company name (ASKDESK_COMPANY_NAME): answers speak for "the company"')
+    defaults = Settings.model_fields
+    placeholders = [
+        env_name(n) for n in ("handoff_contact", "handoff_contact_zh") if getattr(s, n) == defaults[n].default
+    ]
+    if placeholders:
+        out.append(
+            f"the placeholder contact {defaults['handoff_contact'].default!r} in {', '.join(placeholders)}: "
+            "how users reach a person when the knowledge base has no answer (an extension, an address)"
+        )
+    return out
+
+
 def missing_for_deployment(
     s: Settings, backends: list[BackendCheck], storage: str | None = None
 ) -> list[str]:
@@ -318,20 +350,7 @@ def missing_for_deployment(
         out.append("no widget keys (ASKDESK_WIDGET_KEYS): with API keys set the widget has no key to use")
     elif DEMO_WIDGET_KEY in s.active_widget_keys:
         out.append(f"the demo widget key {DEMO_WIDGET_KEY!r} (ASKDESK_WIDGET_KEYS): set a key of your own")
-    sample = [
-        n
-        for n, v in ((n, getattr(s, n)) for n in type(s).model_fields)
-        if isinstance(v, str) and any(m in v for m in SAMPLE_MARKERS) and n != "ticket_url"
-    ]
-    if "company_name" in sample:
-        out.append(f"the sample company name {s.company_name!r} (ASKDESK_COMPANY_NAME)")
-    contacts = [env_name(n) for n in sample if n != "company_name"]
-    if contacts:
-        out.append("the sample company's contacts (nwh.example) in " + ", ".join(contacts))
-    if s.ticket_url == Settings.model_fields["ticket_url"].default:
-        out.append(
-            f"the sample ticket URL {s.ticket_url} (ASKDESK_TICKET_URL: your helpdesk's, with {{reference}}; empty for none)"
-        )
+    out += branding_problems(s)
     if storage:
         out.append(f"a rate-limit storage the service cannot use (ASKDESK_RATE_LIMIT_STORAGE): {storage}")
     for c in backends:

@@ -2,7 +2,7 @@
 
 Rules (documented in the README):
 - hidden files and folders (".name") are ignored, and so are `README.*` files (they describe a
-  folder, they are not knowledge);
+  folder, they are not knowledge), and so is a top-level `branding.env` (askdesk/branding.py);
 - supported extensions are loaded; anything else is listed as skipped;
 - a Q&A table (csv/xlsx/json/jsonl) is knowledge only if it has a question and an answer column;
   a table with a `query` column and no answers (an eval question set like `queries.jsonl`) is
@@ -110,6 +110,8 @@ def discover(root: Path, prefix: str = "") -> tuple[list[Found], list[tuple[str,
                 skipped.append((key, "not a regular file"))
             elif path.stem.upper() == "README":
                 skipped.append((key, "README (describes the folder)"))
+            elif key == "branding.env":  # the folder's branding, askdesk/branding.py
+                skipped.append((key, "branding (`askdesk demo` applies it)"))
             elif is_sidecar(path):
                 skipped.append((key, f"audience tags of {key.removesuffix(SIDECAR_SUFFIX)}"))
             elif path.suffix.lower() not in SUPPORTED:

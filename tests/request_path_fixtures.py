@@ -44,7 +44,7 @@ def request_path_settings(data_dir: Path, db_path: Path, **overrides) -> Setting
         llm_breaker_failures=1_000_000,
         # the engine-failure and guard tests see what the LLM path does on its own; extractive answers
         # (on by default) are switched on by their own tests (tests/app/answering/test_chain_extract.py)
-        extractive_answers=False, **overrides,
+        extractive_answers=False, **{**BRANDING, **overrides},
     )  # fmt: skip
 
 
@@ -111,7 +111,14 @@ DOC_QUESTION = "What is the per-diem rate for tier 1 cities?"  # docs/travel-pol
 DOC_PASSAGE = "Tier 1 cities RMB 200"  # in the per-diem section of docs/travel-policy.md
 DOC_QUESTION_ZH = "入职第一天几点到哪里报到？"  # docs/onboarding-guide.md#入职第一天
 OUT_OF_SCOPE = "do we have a sabbatical program?"
-CONTACT = "servicedesk@nwh.example"
+# a company's branding, set as a deployment sets it (the defaults are neutral placeholders)
+CONTACT = "servicedesk@example.com"
+BRANDING = {
+    "company_name": "Example Co",
+    "handoff_contact": f"IT & HR service desk: ext. 1234, {CONTACT}",
+    "handoff_contact_zh": f"IT 与 HR 服务台：分机 1234，{CONTACT}",
+    "ticket_url": "https://helpdesk.example.com/new?ref={reference}",
+}
 
 
 def faq_answer(faq_id: str) -> str:

@@ -83,7 +83,7 @@ def rag_inputs(*, question: str, passages: list[Passage], lang: str, company: st
     return {
         "question": question.strip(),
         "context": format_context(passages),
-        "company": company,
+        "company": company or ("公司" if _family(lang) == "zh" else "the company"),  # ASKDESK_COMPANY_NAME unset
         "max_sentences": max_sentences,
         "idk": idk_text(lang),
     }

@@ -68,9 +68,28 @@ def test_a_fresh_data_dir_and_an_engine_that_is_not_running(tmp_path):
     assert "keys (publishable): pk_demo_local" in out
     todo = " | ".join(missing(out))
     for item in ("ASKDESK_API_KEYS", "ASKDESK_ADMIN_KEY", "host 127.0.0.1", "ASKDESK_WIDGET_ORIGINS",
-                 "'Northwind Harbor' (ASKDESK_COMPANY_NAME)", "ASKDESK_HANDOFF_CONTACT, ASKDESK_HANDOFF_CONTACT_ZH",
-                 "ASKDESK_TICKET_URL", "demo widget key"):  # fmt: skip
+                 "no company name (ASKDESK_COMPANY_NAME)",
+                 "placeholder contact 'the service desk' in ASKDESK_HANDOFF_CONTACT, ASKDESK_HANDOFF_CONTACT_ZH",
+                 "demo widget key"):  # fmt: skip
         assert item in todo, (item, todo)
+    assert "ASKDESK_TICKET_URL" not in todo and "sample" not in todo  # a new install is neutral, not the sample's
+
+
+def test_the_sample_companys_branding_outside_the_demo_is_listed(tmp_path):
+    """knowledge/branding.env set by hand (or copied into .env): the sample company would answer."""
+    from askdesk.branding import folder_branding
+    from tests.service_fixtures import KNOWLEDGE
+
+    sample = {"ASKDESK_" + k.upper(): v for k, v in folder_branding(KNOWLEDGE).items()}
+    assert sample["ASKDESK_COMPANY_NAME"] == "Northwind Harbor"
+    r = doctor(tmp_path, env_for(tmp_path, **sample))
+    assert r.returncode == 0, r.stderr
+    todo = " | ".join(missing(r.stdout))
+    for item in ("the sample company name 'Northwind Harbor' (ASKDESK_COMPANY_NAME)",
+                 "contacts (nwh.example) in ASKDESK_HANDOFF_CONTACT, ASKDESK_HANDOFF_CONTACT_ZH",
+                 "the sample ticket URL https://helpdesk.nwh.example/"):  # fmt: skip
+        assert item in todo, (item, todo)
+    assert "no company name" not in todo and "placeholder contact" not in todo
 
 
 def test_secrets_are_masked_and_a_configured_deployment_has_nothing_missing(tmp_path):

@@ -124,12 +124,12 @@ def served_sse(question: str, n: int, suggestions: list[dict]) -> str:
     """An /api/chat SSE body shaped like the service's for a no_answer reply with suggestions."""
     sid, mid = "sess-served", f"msg-served-{n}"
     text = (
-        "I couldn't find a sure answer. Did you mean one of these? Otherwise a colleague from the "
-        "service desk can help: IT & HR service desk: ext. 8000, servicedesk@nwh.example."
+        "I couldn't find a sure answer. Did you mean one of these? Otherwise please contact "
+        "IT & HR service desk: ext. 1234, servicedesk@example.com."
         if suggestions
         else f"(served answer to: {question})"
     )
-    handoff = {"reason": "no_answer", "text": text, "contact": "IT & HR service desk: ext. 8000", "ticket_url": None,
+    handoff = {"reason": "no_answer", "text": text, "contact": "IT & HR service desk: ext. 1234", "ticket_url": None,
                "reference": None}  # fmt: skip
     done = {"session_id": sid, "message_id": mid, "answer": text, "mode": "no_answer" if suggestions else "faq",
             "confidence": 0.3, "lang": "en", "sources": [], "handoff": handoff if suggestions else None,

@@ -18,12 +18,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.llamacpp]
 
 IDK = "I do not know."
 DOC_QUESTION = "What is the per-diem rate for tier 1 cities?"  # rag mode: the sample KB's travel policy
-CONTACT = "servicedesk@nwh.example"
+CONTACT = "servicedesk@example.com"
 
 
 @pytest.fixture(scope="module")
 def client(ingested_sample_kb, tmp_path_factory):
-    with app_on_scripted_model(ingested_sample_kb, tmp_path_factory.mktemp("models"), IDK, "qwen3-idk-tiny") as c:
+    with app_on_scripted_model(ingested_sample_kb, tmp_path_factory.mktemp("models"), IDK, "qwen3-idk-tiny",
+                               handoff_contact=f"IT desk: ext. 1234, {CONTACT}") as c:
         yield c
 
 
