@@ -45,3 +45,16 @@ def test_a_verified_user_continues_their_session_from_another_device(tmp_path):
     assert conv.owns(sid, "widget:phone", "e1024 (Li Wei)") is True
     assert conv.ensure_session(sid, user="e2048 (Other)", owner="widget:phone") != sid
     assert conv.owns(sid, "widget:phone", None) is False
+
+
+def test_sqlite_commits_do_not_wait_for_fsync_and_survive_a_reopen(tmp_path):
+    """WAL with synchronous=NORMAL on every pooled connection (the session row is written on a
+    question's critical path); what was committed is there after the store is reopened."""
+    conv = ConversationStore(f"sqlite:///{tmp_path / 'a.db'}")
+    with conv.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert c.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    sid = conv.ensure_session(None, owner="k1")
+    conv.engine.dispose()
+    again = ConversationStore(f"sqlite:///{tmp_path / 'a.db'}")
+    assert again.owns(sid, "k1") is True
