@@ -18,8 +18,9 @@ WHEELHOUSE ?= wheelhouse
 PROJECT ?= askdesk
 TORCH_INDEX := https://download.pytorch.org/whl/cpu
 OFFLINE_PIP = $(BIN)/pip install -q --no-index --find-links $(WHEELHOUSE)
+BUNDLE ?= build/askdesk-bundle.tar
 
-.PHONY: install-postgres install install-vllm install-browser install-offline wheelhouse demo test test-fast lock lint bench clean
+.PHONY: install-postgres install-redis install install-vllm install-browser install-offline wheelhouse bundle demo test test-fast test-postgres lock lint bench clean
 
 $(STAMP): $(LOCKS)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -55,6 +56,12 @@ install-offline:
 	$(OFFLINE_PIP) --no-deps -r $(NODEPS_LOCK)
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
+# The same wheels, the locks, the sample knowledge and an install.sh in one archive (`askdesk bundle`;
+# README "Air-gapped install"): reuses and completes $(WHEELHOUSE)/; about 1.1 GB.
+bundle: install
+	@mkdir -p $(dir $(BUNDLE))
+	$(BIN)/askdesk bundle $(BUNDLE) --wheelhouse $(WHEELHOUSE)
+
 # Regenerate the locks from pyproject.toml and serving/vllm_cpu/requirements.in, keeping today's
 # pins (UPGRADE=1 moves every pin to the newest allowed), then run the fast tests on the result.
 # A lock change is a reviewed commit; CI runs every tier on it.
@@ -76,11 +83,23 @@ install-browser:  ## Debian's chromium for the widget tests (Playwright drives i
 install-postgres:  ## Debian's PostgreSQL server binaries: the migration and backup tests start a throw-away cluster
 	@test -x /usr/lib/postgresql/15/bin/initdb || command -v initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 
+install-redis:  ## Debian's redis-server: the shared rate-limit store tests start a throw-away one
+	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
+
 demo: install
 	$(BIN)/askdesk demo
 
-test: install install-vllm install-browser install-postgres
+# Every tier on SQLite, then the tiers that keep conversations again on PostgreSQL (7.5 min quiet).
+test: install install-vllm install-browser install-postgres install-redis
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-postgres
+
+# The tiers that keep conversations (API, conversations, console, privacy, evals) again with every
+# store on a throw-away PostgreSQL cluster instead of SQLite files (tests/pg.py); tests/app/migrations
+# tests PostgreSQL itself in the first pass.
+PG_TIERS := tests/app/api tests/app/conversations tests/app/console tests/app/privacy tests/evals
+test-postgres: install install-postgres install-redis  ## the database tiers on PostgreSQL
+	ASKDESK_TEST_DATABASE=postgres $(BIN)/python -m pytest $(PG_TIERS) $(PYTEST_ARGS)
 
 test-fast: install  ## no engines, no browser
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -250,13 +250,25 @@ class ChromaKnowledgeStore:  # app.ports.KnowledgeStore over Chroma
         matrix = np.concatenate(embs) if embs else None
         return StoredRecords(ids, texts, metas, matrix)
 
-    def get_index(self, index: int = 0, *, create: bool = False) -> dict[str, dict]:
-        """id -> metadata, without documents: what ingest diffs against."""
+    def get_index(self, index: int = 0, *, create: bool = False, like: dict[str, dict] | None = None) -> dict[str, dict]:
+        """id -> metadata, without documents: what ingest diffs against. With `like` (another
+        collection's map, the primary's), a record found there takes its metadata from it (one id
+        is one record, written with the same metadata to every collection) and only the others'
+        are read: ids alone come back several times faster than metadata, which was most of an
+        unchanged re-ingest (10k entries: 5.4 of 7.4 s reading three collections' metadata)."""
         col = self.collection(index, create=create)
         out: dict[str, dict] = {}
         total = col.count()
+        include = [] if like is not None else ["metadatas"]
         for offset in range(0, total, GET_PAGE):
-            page = col.get(include=["metadatas"], limit=GET_PAGE, offset=offset)
+            page = col.get(include=include, limit=GET_PAGE, offset=offset)
+            if like is None:
+                out.update(zip(page["ids"], page["metadatas"] or [], strict=True))
+            else:
+                out.update((rid, like.get(rid)) for rid in page["ids"])
+        others = [rid for rid, m in out.items() if m is None]
+        for start in range(0, len(others), GET_PAGE):
+            page = col.get(ids=others[start : start + GET_PAGE], include=["metadatas"])
             out.update(zip(page["ids"], page["metadatas"] or [], strict=True))
         return out
 

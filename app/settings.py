@@ -152,7 +152,9 @@ class Settings(BaseSettings):
     # the engine is down, or the backend is marked unfit for the question's language
     # (LLMBackend.extract_languages)
     extractive_answers: bool = True
-    company_name: str = "Northwind Harbor"
+    # branding: neutral until set (`askdesk doctor` lists what a deployment still lacks); the sample
+    # company's comes with the sample knowledge (knowledge/branding.env, applied by `askdesk demo`)
+    company_name: str = ""  # named in the answer prompt; empty: "the company"
     faq_direct_threshold: float = 0.85  # top FAQ hit confidence for a verbatim curated answer (no LLM)
     # below this top-hit confidence the chat replies "not in the knowledge base" with a handoff.
     # Lower than retrieval_answerable_threshold on purpose: in between, the LLM still reads the
@@ -192,20 +194,22 @@ class Settings(BaseSettings):
     not_helpful_text_zh: str = "抱歉没能帮上忙。可以换个说法再问，或转人工：{contact}。"
     handoff_request_text: str = "I've passed your conversation to the service desk; a colleague will get back to you. You can also reach them directly: {contact}."
     handoff_request_text_zh: str = "已将你的对话转给服务台，同事会尽快联系你。也可以直接联系：{contact}。"
-    handoff_contact: str = "IT & HR service desk: ext. 8000, servicedesk@nwh.example"
-    handoff_contact_zh: str = "IT 与 HR 服务台：分机 8000，servicedesk@nwh.example"
-    no_answer_text: str = "Sorry, I couldn't find this in our knowledge base. A colleague from the service desk can help: {contact}."
-    no_answer_text_zh: str = "抱歉，知识库里没有找到这个问题的答案。可以联系服务台同事：{contact}。"
+    # the texts below read "please contact {contact}": a name and how to reach it ("IT & HR service
+    # desk: ext. 8000, servicedesk@example.com"); the neutral default says only who
+    handoff_contact: str = "the service desk"
+    handoff_contact_zh: str = "服务台"
+    no_answer_text: str = "Sorry, I couldn't find this in our knowledge base. A person can help: please contact {contact}."
+    no_answer_text_zh: str = "抱歉，知识库里没有找到这个问题的答案。请联系{contact}。"
     # the no-answer reply when there are "did you mean" suggestions to offer
-    suggest_text: str = "I couldn't find a sure answer. Did you mean one of these? Otherwise a colleague from the service desk can help: {contact}."
-    suggest_text_zh: str = "没有找到确定的答案。你是不是想问下面这些？也可以联系服务台同事：{contact}。"
+    suggest_text: str = "I couldn't find a sure answer. Did you mean one of these? Otherwise please contact {contact}."
+    suggest_text_zh: str = "没有找到确定的答案。你是不是想问下面这些？也可以联系{contact}。"
     # added after a generated answer that says it does not know, so that reply also says how to
     # reach a person (the model's own words are kept: they may still carry a partial answer)
-    idk_handoff_text: str = "A colleague from the service desk can help: {contact}."
-    idk_handoff_text_zh: str = "可以联系服务台同事：{contact}。"
+    idk_handoff_text: str = "A person can help: please contact {contact}."
+    idk_handoff_text_zh: str = "可以联系{contact}。"
     llm_down_text: str = "The answer engine is unavailable right now. Please contact {contact}."
     llm_down_text_zh: str = "回答引擎暂时不可用，请联系 {contact}。"
-    ticket_url: str | None = "https://helpdesk.nwh.example/new?ref={reference}"
+    ticket_url: str | None = None  # your helpdesk's, {reference} filled in; None: the reference alone
     handoff_webhook_url: str | None = None  # POSTed the transcript, identity and sources on handoff
     handoff_webhook_timeout_s: float = 3.0
     # names the assistant answers to on /v1 (the first is the canonical one)

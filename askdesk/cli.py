@@ -18,7 +18,8 @@ def _register() -> None:
     from app.search_command import register as register_search
     from askdesk.backup_command import register as register_backup
     from askdesk.bundle_command import register as register_bundle
-    from askdesk.calibrate_command import calibrate_kb, register as register_calibrate
+    from askdesk.calibrate_command import calibrate_kb
+    from askdesk.calibrate_command import register as register_calibrate
     from askdesk.db_command import app as db_app
     from askdesk.demo import register as register_demo
     from askdesk.doctor import register as register_doctor

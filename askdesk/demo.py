@@ -60,9 +60,9 @@ def demo(
     from askdesk.branding import BRANDING_FILE, with_folder_branding
     from askdesk.calibrate_command import calibrate_kb
     from askdesk.wiring import service
-    from serving.models import resolve_gguf
     from ingest.ingest_command import RichProgress
     from ingest.pipeline import run_ingest
+    from serving.models import resolve_gguf
 
     s = get_settings()
     if knowledge is not None:

@@ -7,15 +7,13 @@ from collections.abc import Mapping
 
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
 from app.answering import intent_examples
 from app.answering.chain import AnswerChain
 from app.answering.service import AnswerService
 from app.api.main import create_app
 from app.api.metrics import Metrics
-from app.api.state import AppState
+from app.api.state import AppState, make_limiter
 from app.conversations.store import ConversationStore
 from app.knowledge_store import open_store
 from app.llm.router import LLMRouter
@@ -35,6 +33,7 @@ def build_state(
     """Everything the service serves. ``chat_models`` replaces the named backends' OpenAI clients
     (the fast tests' scripted model, where the router would call an engine); ``store`` an already
     opened knowledge store (tests reuse their loaded embedders)."""
+    limiter = make_limiter(settings)  # first: a bad rate-limit store fails before any model loads
     store = store if store is not None else open_store(settings)
     retriever = Retriever(store, settings)
     router = LLMRouter(settings.llm_backends, settings, chat_models)
@@ -44,7 +43,7 @@ def build_state(
     return AppState(
         settings=settings, store=store, retriever=retriever, router=router, conversations=conversations,
         answers=answers, uploads=Uploads(store, settings, on_change=lambda: retriever.refresh(force=True)),
-        metrics=Metrics(), limiter=MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage)),
+        metrics=Metrics(), limiter=limiter,
     )  # fmt: skip
 
 

@@ -53,6 +53,7 @@ def plan(
     source_roots: Mapping[str, str] | None = None,
     prune_roots: Collection[str] = (),
     wanted: Callable[[Mapping[str, object]], bool] | None = None,
+    records: Mapping[int, list[Record]] | None = None,
 ) -> Plan:
     """Diff desired entries against the stored id -> metadata map (pure).
 
@@ -62,7 +63,8 @@ def plan(
     run): a source of another folder, or one stored without a root, is never pruned.
     `source_roots` (source -> root) tags the records written, and retags stored ones.
     `wanted(metadata)` picks the records this collection holds (app/embeddings.record_wanted); a
-    stored record it no longer wants goes like a stale one.
+    stored record it no longer wants goes like a stale one. `records` (id(entry) -> entry_records),
+    when given, saves hashing every entry again for each collection.
     """
     p = Plan()
     source_roots = source_roots or {}
@@ -73,7 +75,8 @@ def plan(
     desired_ids: set[str] = set()
     for entry in entries:
         root = source_roots.get(entry.source)
-        recs = [_tagged(r, root) for r in entry_records(entry) if wanted is None or wanted(r.metadata)]
+        mine = records[id(entry)] if records is not None else entry_records(entry)
+        recs = [_tagged(r, root) for r in mine if wanted is None or wanted(r.metadata)]
         ids = {r.id for r in recs}
         desired_ids |= ids
         missing = [r for r in recs if r.id not in existing]

@@ -12,7 +12,7 @@ from pathlib import Path
 from app.embeddings import record_wanted
 from app.errors import EmptyKnowledgeBase, IngestError
 from app.ports import KnowledgeStore
-from app.records import Entry
+from app.records import Entry, entry_records
 from app.settings import Settings
 from ingest import index
 from ingest.audiences import apply_default, file_default
@@ -146,11 +146,15 @@ def run_ingest(
     prune_roots = {root_id(r) for r in roots if r.is_dir()}
     report.entries = len(entries)
     changed = False
+    primary: dict[str, dict] | None = None
+    records = {id(e): entry_records(e) for e in entries}  # once, not once per collection
     for i, emb in enumerate(store.embedders):
-        existing = _existing_or_empty(store, i) if dry_run else store.get_index(i, create=True)
+        # the first collection's metadata is read in full; the others reuse it for the same ids
+        existing = _existing_or_empty(store, i, primary) if dry_run else store.get_index(i, create=True, like=primary)
+        primary = existing if i == 0 else primary
         p = index.plan(existing, entries, loaded_sources=loaded, keep_sources=failed_sources, prune=prune,
                        source_roots=source_roots, prune_roots=prune_roots,
-                       wanted=partial(record_wanted, emb.name, i == 0))  # fmt: skip
+                       wanted=partial(record_wanted, emb.name, i == 0), records=records)  # fmt: skip
         if i == 0:
             report.added, report.updated = len(p.added), len(p.updated)
             report.unchanged, report.deleted = len(p.unchanged), len(p.deleted)
@@ -183,8 +187,8 @@ def _calibrate(store: KnowledgeStore, settings: Settings, report: IngestReport, 
     report.calibration_seconds = time.perf_counter() - t1
 
 
-def _existing_or_empty(store: KnowledgeStore, i: int) -> dict[str, dict]:
+def _existing_or_empty(store: KnowledgeStore, i: int, like: dict[str, dict] | None) -> dict[str, dict]:
     try:
-        return store.get_index(i)
+        return store.get_index(i, like=like)
     except EmptyKnowledgeBase:  # a dry run against an absent collection: everything is new
         return {}

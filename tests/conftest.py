@@ -11,6 +11,10 @@ import pytest
 # their asserts are rewritten (pytest warns and leaves them plain otherwise)
 pytest.register_assert_rewrite("tests.engine_fixtures", "tests.service_fixtures")
 
+# ASKDESK_TEST_DATABASE=postgres (`make test-postgres`): every conversations database on a
+# throw-away PostgreSQL cluster instead of SQLite files (tests/pg.py)
+pytest_plugins = ["tests.pg"]
+
 from app.settings import Settings, apply_process_env  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
 from askdesk.process import start_service
@@ -97,15 +96,16 @@ def service_env(data_dir: Path, port: int, engine_url: str, engine_model: str, *
 
 
 @contextlib.contextmanager
-def app_on_scripted_model(data_dir: Path, models_dir: Path, answer: str, name: str, loop: str = ""):
+def app_on_scripted_model(data_dir: Path, models_dir: Path, answer: str, name: str, loop: str = "", **settings):
     """The app in-process (TestClient runs the real lifespan) over `data_dir`, answering through a
     real llama.cpp process that serves the tiny Qwen3-architecture fixture model built to reply
     `answer` every time (then `loop` over and over, if given) (serving/fixtures): for paths that
-    need the model to say one thing on cue. Bearer key "sk-a", exempt from rate limits."""
+    need the model to say one thing on cue. Bearer key "sk-a", exempt from rate limits; `settings`
+    on top."""
     from fastapi.testclient import TestClient
 
-    from askdesk.wiring import service
     from app.settings import LLMBackend, Settings
+    from askdesk.wiring import service
     from serving.fixtures.thinking_model import build
     from tests.engine_fixtures import start_llamacpp_process
 
@@ -114,7 +114,7 @@ def app_on_scripted_model(data_dir: Path, models_dir: Path, answer: str, name: s
     try:
         backend = LLMBackend(name=name, base_url=proc.base_url, model=proc.served_name, timeout_s=60)
         s = Settings(_env_file=None, data_dir=data_dir, llm_backends=[backend], api_keys=["sk-a"],
-                     rate_limit_exempt_keys=["sk-a"])  # fmt: skip
+                     rate_limit_exempt_keys=["sk-a"], **settings)  # fmt: skip
         with TestClient(service(s)) as c:
             yield c
     finally:
@@ -159,7 +159,8 @@ def askdesk_service(ingested_sample_kb, llamacpp_engine, tmp_path_factory) -> It
     port = free_port()
     hook = WebhookReceiver()
     env = service_env(ingested_sample_kb, port, llamacpp_engine.base_url, llamacpp_engine.model,
-                      ASKDESK_HANDOFF_WEBHOOK_URL=hook.url)
+                      ASKDESK_HANDOFF_WEBHOOK_URL=hook.url,
+                      ASKDESK_TICKET_URL="https://helpdesk.example.com/new?ref={reference}")  # fmt: skip
     log_path = tmp_path_factory.mktemp("logs") / "askdesk-serve.log"
     proc = start_service(env, port, log_path)
     svc = Service(url=f"http://127.0.0.1:{port}", api_key="sk-test-key", exempt_key="sk-exempt-key",

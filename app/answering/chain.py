@@ -17,8 +17,7 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda, RunnablePassthrough
 
-from app.answering import prompts
-from app.answering import extract
+from app.answering import extract, prompts
 from app.answering.citations import order_by_citation, to_sources
 from app.answering.followup import history_need, keeps_the_message
 from app.answering.guard import StreamGuard, rule_lines, vet
@@ -26,9 +25,9 @@ from app.answering.intents import IntentMatch, detect_intent
 from app.answering.policy import Decision, Thresholds, decide, same_language
 from app.errors import LLMUnavailable
 from app.lang import to_script
-from app.retrieval.text import tokenize
 from app.llm.think_split import split_think
 from app.retrieval import Retriever, SearchResult
+from app.retrieval.text import tokenize
 from app.settings import Settings
 
 log = logging.getLogger(__name__)

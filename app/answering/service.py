@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from app import errors
 from app.answering.chain import AnswerChain, Event, Turn
 from app.answering.types import Answer, Handoff, Source
 from app.conversations.store import ConversationStore, new_id
-from app import errors
 from app.errors import AskDeskError, LLMUnavailable, NotFound
 from app.lang import detect_lang
 from app.settings import Settings

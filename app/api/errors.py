@@ -11,8 +11,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.schemas import OAIError, OAIErrorBody
 from app.errors import (
-    AskDeskError, BadRequest, ConfigError, EmbeddingMismatch, EmptyKnowledgeBase, FileTooLarge, IngestError,
-    LLMUnavailable, NotFound, UnreadableFile, UnsupportedFileType,
+    AskDeskError,
+    BadRequest,
+    ConfigError,
+    EmbeddingMismatch,
+    EmptyKnowledgeBase,
+    FileTooLarge,
+    IngestError,
+    LLMUnavailable,
+    NotFound,
+    UnreadableFile,
+    UnsupportedFileType,
 )  # fmt: skip
 
 log = logging.getLogger(__name__)

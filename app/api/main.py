@@ -23,8 +23,14 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.api import routes_admin, routes_chat, routes_health, routes_openai, routes_search
-from app.api.edge import LocalOnlyWithoutKeys, OneLineStartupFailure, RequestBodyGuard, SecurityHeaders, is_loopback
 from app.api.deps import WIDGET_ROUTES as WIDGET_PATHS  # one list: the routes a widget key opens
+from app.api.edge import (
+    LocalOnlyWithoutKeys,
+    OneLineStartupFailure,
+    RequestBodyGuard,
+    SecurityHeaders,
+    is_loopback,
+)
 from app.api.errors import install_handlers
 from app.api.openapi_docs import document_api
 from app.api.schemas import OAIError

@@ -11,8 +11,8 @@ from app.answering.chain import Event
 from app.answering.service import Ask
 from app.api.deps import CallerDep, get_state, reader_audiences, session_owner, verified_user
 from app.api.errors import APIError
-from app.api.sse import SSE_HEADERS, sse
 from app.api.schemas import ChatRequest, ChatResponse, FeedbackRequest, Handoff, HandoffRequest
+from app.api.sse import SSE_HEADERS, sse
 
 router = APIRouter(prefix="/api", tags=["chat"])
 

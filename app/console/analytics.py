@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Date, Engine, and_, case, exists, func, or_, select, text, update
+from sqlalchemy import Date, Engine, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.conversations.models import Exchange, Feedback, Ticket
@@ -35,8 +35,7 @@ class Dashboard:
 
 class Analytics:
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        ensure_indexes(engine)
+        self.engine = engine  # its indexes come with the schema (app/migrations/versions/0003_console_indexes.py)
 
     def dashboard(self, days: int, limit: int = 10) -> Dashboard:
         start = since(days)
@@ -253,22 +252,3 @@ def _exchange(r: Exchange, feedback: list[dict]) -> dict:
         "backend": r.backend, "surface": r.surface, "ttft_ms": r.ttft_ms, "total_ms": r.total_ms, "error": r.error,
         "user": r.user, "feedback": feedback,
     }  # fmt: skip
-
-
-# Indexes the console's reads need on SQLite (the default database): per-day expressions, so the
-# dashboard reads 100k exchanges' counts and percentiles off indexes (benchmarks/console). Created
-# once, IF NOT EXISTS, like the store's in-place columns, until schema changes go through migrations.
-# PostgreSQL refuses date() of a timestamptz in an index (not immutable) and scans in parallel anyway.
-SQLITE_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_exchanges_console_mode ON exchanges (date(created_at), mode, error, created_at)",
-    "CREATE INDEX IF NOT EXISTS ix_exchanges_console_latency ON exchanges (date(created_at), error, total_ms, created_at)",
-    "CREATE INDEX IF NOT EXISTS ix_exchanges_console_question ON exchanges (lower(trim(question)), created_at, mode, confidence)",
-)
-
-
-def ensure_indexes(engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
-        return
-    with engine.begin() as conn:
-        for ddl in SQLITE_INDEXES:
-            conn.execute(text(ddl))

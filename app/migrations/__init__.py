@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 HERE = Path(__file__).resolve().parent
 _lock = threading.Lock()  # one upgrade at a time in a process (stores built side by side in tests)
+PG_MIGRATION_LOCK = 0x41534B44  # "ASKD": the advisory lock one upgrade holds on PostgreSQL
 
 
 def config() -> Config:
@@ -33,6 +34,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the pending revisions on this engine's database (a no-op when it is current)."""
     cfg = config()
     with _lock, engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # replicas starting together on an empty shared database: one migrates, the others wait
+            # here until it commits and then find the schema current (without it they all ran the
+            # CREATEs and all but one crashed on duplicate tables)
+            from sqlalchemy import text
+
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 

@@ -49,9 +49,13 @@ _GUARDS = {
             "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
         ),
     ],
+    # refused with an error, as on SQLite (rules that DO INSTEAD NOTHING let an UPDATE or DELETE
+    # "succeed" silently); migration 0003 swapped 0002's rules for this trigger
     "postgresql": [
-        "CREATE OR REPLACE RULE audit_log_no_update AS ON UPDATE TO audit_log DO INSTEAD NOTHING",
-        "CREATE OR REPLACE RULE audit_log_no_delete AS ON DELETE TO audit_log DO INSTEAD NOTHING",
+        "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
+        "CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
     ],
 }
 

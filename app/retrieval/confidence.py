@@ -31,6 +31,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+
 @dataclass(frozen=True)
 class Calibration:
     bias: float

@@ -17,8 +17,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from evals.cases import load_dataset
 from app.clustering import char_ngram_tfidf
+from evals.cases import load_dataset
 
 DEFAULT = [
     Path("/work/shared/data/stackfaq_en/queries.jsonl"),

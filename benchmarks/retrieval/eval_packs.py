@@ -249,7 +249,8 @@ def main() -> None:
     print(f"scored in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     md = markdown(reps, lodo_rows, settings)
     # the honest number first: each set as a KB the calibration never saw (selfcal_eval.py)
-    from benchmarks.retrieval.selfcal_eval import markdown as lodo_markdown, measure
+    from benchmarks.retrieval.selfcal_eval import markdown as lodo_markdown
+    from benchmarks.retrieval.selfcal_eval import measure
 
     md = "# Retrieval evaluation\n\n" + lodo_markdown(measure(log=lambda *_: None)) + "\n\n## In-sample detail (fitted with these sets: not a transfer estimate)\n\n" + md
     args.out.mkdir(parents=True, exist_ok=True)

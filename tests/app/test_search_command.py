@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from app.search_command import read_queries, summarise
 from app.errors import BadRequest
+from app.search_command import read_queries, summarise
 
 
 def test_read_queries_errors(tmp_path):

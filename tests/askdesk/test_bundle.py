@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from askdesk.bundle_command import Pin, missing, read_lock, wheels_in
 from app.errors import BadRequest
+from askdesk.bundle_command import Pin, missing, read_lock, wheels_in
 
 REPO = Path(__file__).resolve().parents[2]
 ASKDESK = [sys.executable, "-c", "from askdesk.cli import main; main()"]

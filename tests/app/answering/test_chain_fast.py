@@ -16,7 +16,14 @@ from app.errors import LLMUnavailable
 from app.lang import detect_lang
 from app.llm.router import LLMRouter
 from tests.request_path_fixtures import (
-    BACKEND, CONTACT, DOC_PASSAGE, DOC_QUESTION, DOC_QUESTION_ZH, FAQ_EN, OUT_OF_SCOPE, faq_answer,
+    BACKEND,
+    CONTACT,
+    DOC_PASSAGE,
+    DOC_QUESTION,
+    DOC_QUESTION_ZH,
+    FAQ_EN,
+    OUT_OF_SCOPE,
+    faq_answer,
 )  # fmt: skip
 from tests.scripted_model import ScriptedChatModel, connection_error
 

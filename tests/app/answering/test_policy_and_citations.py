@@ -1,4 +1,4 @@
-from app.answering.citations import clean_citations, cited_numbers, order_by_citation, to_sources
+from app.answering.citations import cited_numbers, clean_citations, order_by_citation, to_sources
 from app.answering.policy import Thresholds, decide
 from app.retrieval import Hit, SearchResult
 

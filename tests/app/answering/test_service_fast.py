@@ -15,7 +15,14 @@ from app.answering.service import AnswerService, Ask
 from app.answering.types import Answer
 from app.errors import LLMUnavailable
 from tests.request_path_fixtures import (
-    BACKEND, CONTACT, DOC_PASSAGE, DOC_QUESTION, FAQ_EN, FAQ_ZH, OUT_OF_SCOPE, faq_answer,
+    BACKEND,
+    CONTACT,
+    DOC_PASSAGE,
+    DOC_QUESTION,
+    FAQ_EN,
+    FAQ_ZH,
+    OUT_OF_SCOPE,
+    faq_answer,
 )  # fmt: skip
 from tests.scripted_model import connection_error
 

@@ -15,7 +15,15 @@ import pytest
 pytest.register_assert_rewrite("tests.request_path_fixtures")
 
 from tests.request_path_fixtures import (
-    ADMIN, AUTH, BACKEND, CONTACT, DOC_PASSAGE, DOC_QUESTION, FAQ_EN, OUT_OF_SCOPE, faq_answer,
+    ADMIN,
+    AUTH,
+    BACKEND,
+    CONTACT,
+    DOC_PASSAGE,
+    DOC_QUESTION,
+    FAQ_EN,
+    OUT_OF_SCOPE,
+    faq_answer,
 )  # fmt: skip
 from tests.scripted_model import connection_error, server_error
 from tests.service_fixtures import parse_sse

@@ -162,7 +162,10 @@ def test_admin_upload_list_delete(askdesk_service, tmp_path):
     svc = askdesk_service
     admin = {"X-Admin-Key": svc.admin_key}
     csv_text = "id,question,answer\nup-001,What is the wifi password for the Zanzibar guest lounge?,It is ZANZI-2026 at the front desk.\n"
-    r = httpx.post(f"{svc.url}/api/admin/sources", headers=admin, files={"file": ("lounge.csv", csv_text, "text/csv")})
+    # an upload ingests and refits the KB's self-calibration before it answers: seconds, past httpx's
+    # 5 s default on a loaded machine (the service then went on writing the shared store alone)
+    r = httpx.post(f"{svc.url}/api/admin/sources", headers=admin, files={"file": ("lounge.csv", csv_text, "text/csv")},
+                   timeout=120)  # fmt: skip
     assert r.status_code == 201, r.text
     assert r.json()["source"] == "uploads/lounge.csv"
     assert "uploads/lounge.csv" in httpx.get(f"{svc.url}/api/admin/sources", headers=admin).json()["sources"]
@@ -172,7 +175,8 @@ def test_admin_upload_list_delete(askdesk_service, tmp_path):
     assert bad.status_code == 415 and bad.json()["error"]["code"] == "unsupported_file_type"
     corrupt = httpx.post(f"{svc.url}/api/admin/sources", headers=admin, files={"file": ("c.docx", b"not a zip", "application/octet-stream")})
     assert corrupt.status_code == 422
-    assert httpx.delete(f"{svc.url}/api/admin/sources/uploads/lounge.csv", headers=admin).json()["entries_deleted"] == 1
+    assert httpx.delete(f"{svc.url}/api/admin/sources/uploads/lounge.csv", headers=admin,
+                        timeout=120).json()["entries_deleted"] == 1  # fmt: skip
     hits = httpx.post(f"{svc.url}/api/search", headers=svc.headers(), json={"query": "Zanzibar lounge wifi password"}).json()
     assert all(h["id"] != "up-001" for h in hits["hits"])
     assert httpx.delete(f"{svc.url}/api/admin/sources/uploads/lounge.csv", headers=admin).status_code == 404

@@ -64,6 +64,8 @@ def test_dashboard_counts_modes_rates_and_percentiles_per_day(conv):
 
 
 def test_the_dashboard_reads_off_indexes_not_the_rows(conv):
+    if conv.engine.dialect.name != "sqlite":  # the PostgreSQL tier (tests/pg.py)
+        pytest.skip("SQLite's expression indexes and EXPLAIN QUERY PLAN; PostgreSQL has none of these indexes")
     Analytics(conv.engine)
     with conv.engine.connect() as c:
         plan = c.execute(text("EXPLAIN QUERY PLAN SELECT date(created_at), mode, count(*) FROM exchanges "

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
+from app.lang import detect_lang
 from app.retrieval.confidence import DEFAULT_CALIBRATION, Calibration, calibration_key, hit_features
 from app.retrieval.fusion import Grouping, entry_max, fuse, standardise, standardise_apart, top_k
 from app.retrieval.kb_index import KBIndex, RecordSet
 from app.retrieval.lexical import BM25
 from app.retrieval.ranking import model_role, rank
-from app.lang import detect_lang
 from app.retrieval.text import dice_overlap, overlap, overlap_units, tokenize
 
 
