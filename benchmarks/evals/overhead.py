@@ -38,11 +38,18 @@ TARGET_P50_MS = 25.0
 
 
 async def engine_ttft(
-    oai, model: str, messages: list[dict], max_tokens: int, temperature: float, full: bool, cache: bool
+    oai, model: str, messages: list[dict], max_tokens: int, temperature: float, full: bool, cache: bool,
+    sentence: bool = False,
 ) -> tuple[float, int]:
+    """Seconds to the engine's first content token, or with `sentence` to its first complete
+    sentence or clause: the service's stream guard (app/answering/guard.py) releases nothing before
+    one, so that is the like-for-like baseline for the service's first token."""
+    from app.answering.guard import _complete
+
     t0 = time.perf_counter()
     ttft = None
     n = 0
+    text = ""
     stream = await oai.chat.completions.create(
         model=model,
         messages=messages,
@@ -55,11 +62,14 @@ async def engine_ttft(
     async for chunk in stream:
         if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
             n += 1
-            if ttft is None:
+            text += chunk.choices[0].delta.content
+            if ttft is None and (not sentence or _complete(text)):
                 ttft = time.perf_counter() - t0
-            if not full:
+            if not full and ttft is not None:
                 break
     await stream.close()
+    if ttft is None and sentence and text:  # no sentence end at all: the guard releases it at the end
+        ttft = time.perf_counter() - t0
     if ttft is None:
         raise RuntimeError("the engine streamed no content")
     return ttft, n
@@ -98,7 +108,8 @@ async def main(a: argparse.Namespace) -> int:
                     got["backend"] = (r.done or {}).get("backend") or be["name"]
                 else:
                     got["eng"], got["eng_tokens"] = await engine_ttft(
-                        oai, be["model"], dbg["messages"], max_tokens, temperature, a.full, a.cache == "on"
+                        oai, be["model"], dbg["messages"], max_tokens, temperature, a.full, a.cache == "on",
+                        a.engine_until == "sentence",
                     )
                 await asyncio.sleep(a.settle)  # let an aborted generation stop before the next request
             if i >= a.warmup:
@@ -134,7 +145,7 @@ async def main(a: argparse.Namespace) -> int:
         Para(
             f"{a.pairs} alternated pairs (+{a.warmup} warm-up) on {time.strftime('%Y-%m-%d %H:%M')}; service "
             f"{a.url}; engine {be['base_url']} model {be['model']}; message: {a.message!r}. Raw engine requests "
-            f"carry cache_prompt={'true' if a.cache == 'on' else 'false'}; identical messages from "
+            f"carry cache_prompt={'true' if a.cache == 'on' else 'false'}; the engine is timed to its first {'complete sentence' if a.engine_until == 'sentence' else 'token'}; identical messages from "
             f"/api/debug/prompt; both streams {'read to the end' if a.full else 'closed at the first token'}."
         ),
         Table(
@@ -201,6 +212,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="llama.cpp cache_prompt on the raw engine requests (the service's own setting applies to it)",
     )
     p.add_argument("--full", action="store_true", help="read both streams to the end (default: stop at TTFT)")
+    p.add_argument("--engine-until", choices=["token", "sentence"], default="token",
+                   help="the engine's time to its first token, or to its first complete sentence (what the service's "
+                        "stream guard waits for before it shows anything)")
     p.add_argument("--settle", type=float, default=0.5, help="seconds between requests")
     p.add_argument("--out", default="reports/overhead")
     return p.parse_args(argv)
