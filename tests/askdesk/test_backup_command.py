@@ -33,9 +33,15 @@ QUERIES = ["VPN password reset", "年假几天", "office wifi", "病假证明", 
 
 def _search(store: ChromaKnowledgeStore, settings: Settings) -> list:
     r = Retriever(store, settings)
-    return [
-        [(h.key, round(h.score, 6), round(h.confidence, 6)) for h in r.search(q, k=3).hits] for q in QUERIES
-    ]
+    return [[(h.key, h.score, h.confidence) for h in r.search(q, k=3).hits] for q in QUERIES]
+
+
+def _same_results(a: list, b: list) -> bool:
+    """The same hits in the same order with the same scores: a restored store may return its records
+    in another order, which moves a fused score (a mean over every entry) in its 7th digit."""
+    return [[k for k, _, _ in q] for q in a] == [[k for k, _, _ in q] for q in b] and all(
+        abs(x[1] - y[1]) < 1e-5 and abs(x[2] - y[2]) < 1e-5 for qa, qb in zip(a, b, strict=True) for x, y in zip(qa, qb, strict=True)
+    )
 
 
 @pytest.fixture
@@ -81,7 +87,7 @@ def test_backup_then_restore_gives_identical_search_and_log(tmp_path, live, stor
     client = make_chroma_client(restored)
     assert kb_collections(client, "test-kb") == sorted(store.names())
     assert read_active(client, "test-kb").models == [e.name for e in embedders]
-    assert _search(ChromaKnowledgeStore(client, embedders, "test-kb"), restored) == _search(store, live)
+    assert _same_results(_search(ChromaKnowledgeStore(client, embedders, "test-kb"), restored), _search(store, live))
 
     before, after = ConversationStore(live.db_url), ConversationStore(restored.db_url)
     assert after.export_log() == before.export_log() and len(after.export_log()) == 2
