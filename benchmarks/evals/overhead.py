@@ -35,15 +35,20 @@ from evals.report import write_report
 
 DEFAULT_MESSAGE = "can I set up a rule to forward all my mail to my gmail"  # a rag answer on knowledge/
 TARGET_P50_MS = 25.0
+ENGINE_UNTIL = {"token": "its first token", "sentence": "its first complete sentence or clause",
+                "guard": "the first text the service's stream guard would release from its stream"}
 
 
 async def engine_ttft(
     oai, model: str, messages: list[dict], max_tokens: int, temperature: float, full: bool, cache: bool,
     sentence: bool = False,
+    guard=None,
 ) -> tuple[float, int]:
-    """Seconds to the engine's first content token, or with `sentence` to its first complete
-    sentence or clause: the service's stream guard (app/answering/guard.py) releases nothing before
-    one, so that is the like-for-like baseline for the service's first token."""
+    """Seconds to the engine's first content token; with `sentence`, to its first complete sentence
+    or clause; with `guard` (an app/answering/guard.StreamGuard built as the service builds it), to
+    the first text that guard releases from this raw stream. The service shows nothing before its
+    guard does, so `guard` is the like-for-like baseline for the service's first token: what is
+    left is the service's own time (retrieval, the request path, the plumbing)."""
     from app.answering.guard import _complete
 
     t0 = time.perf_counter()
@@ -62,17 +67,33 @@ async def engine_ttft(
     async for chunk in stream:
         if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
             n += 1
-            text += chunk.choices[0].delta.content
-            if ttft is None and (not sentence or _complete(text)):
+            piece = chunk.choices[0].delta.content
+            text += piece
+            if guard is not None:
+                released = guard.feed(piece)
+                if ttft is None and released:
+                    ttft = time.perf_counter() - t0
+            elif ttft is None and (not sentence or _complete(text)):
                 ttft = time.perf_counter() - t0
             if not full and ttft is not None:
                 break
     await stream.close()
-    if ttft is None and sentence and text:  # no sentence end at all: the guard releases it at the end
+    if ttft is None and (sentence or guard is not None) and text:  # the guard releases it at the end
         ttft = time.perf_counter() - t0
     if ttft is None:
         raise RuntimeError("the engine streamed no content")
     return ttft, n
+
+
+def new_guard(messages: list[dict]):
+    """The stream guard the service builds for this prompt: its passages and its system rules."""
+    import re
+
+    from app.answering.guard import StreamGuard, rule_lines
+
+    user = next(m["content"] for m in messages if m["role"] == "user")
+    n_sources = len(re.findall(r"(?m)^\[(\d+)\] ", user))
+    return StreamGuard(n_sources, rule_lines(messages[0]["content"]))
 
 
 async def main(a: argparse.Namespace) -> int:
@@ -109,7 +130,7 @@ async def main(a: argparse.Namespace) -> int:
                 else:
                     got["eng"], got["eng_tokens"] = await engine_ttft(
                         oai, be["model"], dbg["messages"], max_tokens, temperature, a.full, a.cache == "on",
-                        a.engine_until == "sentence",
+                        a.engine_until == "sentence", new_guard(dbg["messages"]) if a.engine_until == "guard" else None,
                     )
                 await asyncio.sleep(a.settle)  # let an aborted generation stop before the next request
             if i >= a.warmup:
@@ -145,7 +166,7 @@ async def main(a: argparse.Namespace) -> int:
         Para(
             f"{a.pairs} alternated pairs (+{a.warmup} warm-up) on {time.strftime('%Y-%m-%d %H:%M')}; service "
             f"{a.url}; engine {be['base_url']} model {be['model']}; message: {a.message!r}. Raw engine requests "
-            f"carry cache_prompt={'true' if a.cache == 'on' else 'false'}; the engine is timed to its first {'complete sentence' if a.engine_until == 'sentence' else 'token'}; identical messages from "
+            f"carry cache_prompt={'true' if a.cache == 'on' else 'false'}; the engine is timed to {ENGINE_UNTIL[a.engine_until]}; identical messages from "
             f"/api/debug/prompt; both streams {'read to the end' if a.full else 'closed at the first token'}."
         ),
         Table(
@@ -212,9 +233,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="llama.cpp cache_prompt on the raw engine requests (the service's own setting applies to it)",
     )
     p.add_argument("--full", action="store_true", help="read both streams to the end (default: stop at TTFT)")
-    p.add_argument("--engine-until", choices=["token", "sentence"], default="token",
-                   help="the engine's time to its first token, or to its first complete sentence (what the service's "
-                        "stream guard waits for before it shows anything)")
+    p.add_argument("--engine-until", choices=["token", "sentence", "guard"], default="token",
+                   help="the engine's time to its first token, to its first complete sentence, or to the first text "
+                        "the service's stream guard would release from it (the service shows nothing before that)")
     p.add_argument("--settle", type=float, default=0.5, help="seconds between requests")
     p.add_argument("--out", default="reports/overhead")
     return p.parse_args(argv)
