@@ -226,7 +226,7 @@ class UseEmbedder:
         return self._encode(texts)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        if len(texts) > FAST_QUERY_BATCH:
+        if not texts or len(texts) > FAST_QUERY_BATCH:
             return self._encode(texts)  # USE has no query/passage prefixes
         return self._memo.vectors(texts, self._encode)
 

