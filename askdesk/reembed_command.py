@@ -69,7 +69,8 @@ def _make_embedders(settings: Settings, models: list[str], reuse) -> list:
     loaded = {e.name: e for e in reuse}
     return [
         loaded.get(name)
-        or make_embedder(name, offline=settings.hf_offline, int8_queries=settings.embedding_int8_queries)
+        or make_embedder(name, offline=settings.hf_offline, int8_queries=settings.embedding_int8_queries,
+                       query_memo=settings.query_memo_size)
         for name in models
     ]
 

@@ -40,7 +40,9 @@ class ConversationStore:
             from pathlib import Path
 
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        # a server database's connections can die under the pool (a restart, a proxy's idle cut):
+        # ping before use. A SQLite file cannot, and the ping is a query on every request's path
+        self.engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), **kwargs)
         if url.startswith("sqlite"):
             from sqlalchemy import event
 

@@ -12,9 +12,11 @@ of tens of ms hides a few ms).
 
 Every question of evals/datasets/questions.jsonl is asked once per round and variant; the variants
 alternate question by question (order swapped every round). Every model's query memo is emptied
-before each request, so a request pays its own encodes as a new question would:
-  old: no query memo (size 0): retrieval and the intent fallback each encode the message
-  new: the shipped memo (app/embeddings.QueryMemo)
+before each request, so a request pays its own encodes as a new question would. `--compare`:
+  memo      old: no query memo (size 0): retrieval and the intent fallback each encode the message;
+            new: the shipped memo (app/embeddings.QueryMemo)
+  parallel  old: a Chinese query's two encoders one after the other; new: at the same time
+            (app/retrieval/retriever.Retriever._encode)
 Prints p50/p95 (and the bootstrap 95% CI of the p50) per language and answer mode.
 """
 
@@ -38,6 +40,8 @@ from app.retrieval.fusion import lang_group  # noqa: E402
 from app.settings import Settings, apply_process_env  # noqa: E402
 from evals.metrics import bootstrap_ci  # noqa: E402
 
+COMPARE = {"memo": "old: no query memo; new: QueryMemo.",
+           "parallel": "old: a query's encoders one after the other; new: at the same time."}
 REPLY = "Please see the policy [1]. Ask the service desk if anything is unclear [1]."
 
 
@@ -66,6 +70,11 @@ def build_app(data_dir: Path, db: Path):
     return create_app(s, build_state), embedders
 
 
+def sequential(self, query: str, need) -> dict:
+    """The encodes as they ran before Retriever._encode: one model after the other."""
+    return {i: self.embedders[i].embed_queries([query])[0] for i in need}
+
+
 def first_token_ms(client, question: str, auth: dict) -> tuple[float, str]:
     t0 = time.perf_counter()
     first, mode, event = None, "?", None
@@ -88,6 +97,7 @@ def main() -> int:
     ap.add_argument("--questions", type=Path, default=ROOT / "evals/datasets/questions.jsonl")
     ap.add_argument("--data-dir", type=Path, default=None, help="an ingested sample KB to reuse (default: a temp one)")
     ap.add_argument("--out", type=Path, default=ROOT / "reports/overhead-inprocess")
+    ap.add_argument("--compare", choices=["memo", "parallel"], default="parallel")
     a = ap.parse_args()
     from fastapi.testclient import TestClient
 
@@ -107,8 +117,13 @@ def main() -> int:
                         for e in embedders:
                             memo = getattr(e, "_memo", None)
                             if memo is not None:
-                                memo.size = 0 if variant == "old" else QUERY_MEMO_SIZE
+                                memo.size = 0 if variant == "old" and a.compare == "memo" else QUERY_MEMO_SIZE
                                 memo.clear()
+                        retriever = app.state.askdesk.retriever
+                        if variant == "old" and a.compare == "parallel":
+                            retriever._encode = sequential.__get__(retriever)
+                        else:
+                            retriever.__dict__.pop("_encode", None)
                         ms, mode = first_token_ms(client, q["query"], AUTH)
                         rows.append({"variant": variant, "lang": lang_group(q["lang"]), "mode": mode, "ms": ms,
                                      "round": rnd, "id": q["id"]})  # fmt: skip
@@ -116,8 +131,7 @@ def main() -> int:
     # group by the mode the new variant answered with, so both sides time the same questions
     new_mode = {(r["id"], r["round"]): r["mode"] for r in rows if r["variant"] == "new"}
     lines = ["# Service time to first token with an instant engine (in-process; old and new alternated)", "",
-             f"{len(qs)} questions × {a.rounds} rounds, {time.strftime('%Y-%m-%d %H:%M')}. old: no query memo; "
-             "new: QueryMemo. ms from request to the first `token` event; 95% CI of the p50 by bootstrap.", "",
+             f"{len(qs)} questions × {a.rounds} rounds, {time.strftime('%Y-%m-%d %H:%M')}. " + COMPARE[a.compare] + " ms from request to the first `token` event; 95% CI of the p50 by bootstrap.", "",
              "| lang | mode | n | old p50 [95% CI] | old p95 | new p50 [95% CI] | new p95 |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     summary = []
     for lang in ("en", "zh"):
