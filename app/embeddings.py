@@ -13,6 +13,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Protocol
 
@@ -88,6 +89,7 @@ class QueryMemo:
     def __init__(self, size: int = QUERY_MEMO_SIZE) -> None:
         self.size = size
         self._vectors: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._pending: dict[bytes, Future] = {}  # texts being encoded now, by whichever thread
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
@@ -96,21 +98,40 @@ class QueryMemo:
         return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
     def vectors(self, texts: list[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """The texts' vectors: remembered ones, ones another thread is encoding now (waited for:
+        a prefetch, app/retrieval/retriever.Retriever.prefetch), and the rest encoded here."""
         keys = [self._key(t) for t in texts]
         with self._lock:
             known = {k: self._vectors[k] for k in keys if k in self._vectors}
             for k in known:
                 self._vectors.move_to_end(k)
-            todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
+            waiting = {k: self._pending[k] for k in keys if k not in known and k in self._pending}
+            todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in known and k not in waiting}
+            mine: Future = Future()
+            for k in todo:
+                self._pending[k] = mine
             self.hits += len(texts) - len(todo)
             self.misses += len(todo)
         if todo:
-            fresh = np.asarray(encode(list(todo.values())), dtype=np.float32)
+            try:
+                fresh = dict(zip(todo, np.asarray(encode(list(todo.values())), dtype=np.float32), strict=True))
+            except BaseException as e:
+                with self._lock:
+                    for k in todo:
+                        self._pending.pop(k, None)
+                mine.set_exception(e)
+                raise
             with self._lock:
-                for k, v in zip(todo, fresh, strict=True):
-                    known[k] = self._vectors[k] = v.copy()
+                for k, v in fresh.items():
+                    self._pending.pop(k, None)
+                    if self.size > 0:
+                        self._vectors[k] = v.copy()
                 while len(self._vectors) > self.size:
                     self._vectors.popitem(last=False)
+            mine.set_result(fresh)
+            known.update(fresh)
+        for k, f in waiting.items():
+            known[k] = f.result()[k]
         return np.vstack([known[k] for k in keys])  # a new array: callers may write to it
 
     def clear(self) -> None:

