@@ -260,14 +260,16 @@ class Retriever:
         session and its history from the database, and the search that follows finds the vectors
         in the embedders' memos, or waits for them (app/embeddings.QueryMemo). A message rewritten
         into another query first (a follow-up) has cost some CPU and nothing else. The models are
-        those the current snapshot needs for the message's language."""
+        those the current snapshot needs for the message's language that say prefetching pays
+        (`prefetch`, app/embeddings.py)."""
         query = (query or "").strip()
         index = self._index
         if not query or index is None or index.n_entries == 0 or self.settings.query_memo_size <= 0:
             return
         _, w = weights_for(detect_lang(query), index)
         for i in needed_models(self.roles, w, index):
-            _encoder_pool().submit(self.embedders[i].embed_queries, [query])
+            if getattr(self.embedders[i], "prefetch", False):
+                _encoder_pool().submit(self.embedders[i].embed_queries, [query])
 
     def _encode(self, query: str, need) -> dict[int, np.ndarray]:
         """Each needed model's vector of the query. With two (a Chinese query: the retriever and

