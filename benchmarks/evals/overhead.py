@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import time
@@ -101,14 +102,15 @@ async def main(a: argparse.Namespace) -> int:
 
     async with Client(a.url, a.api_key, admin_key=a.admin_key, timeout_s=a.timeout) as svc:
         await svc.health()
-        dbg = await svc.debug_prompt(a.message)
-        if dbg.get("mode") != "rag" or not dbg.get("backend"):
-            print(
-                f"error: the message is answered in mode {dbg.get('mode')!r}, without the LLM: pick a question "
-                "that needs a generated answer (--message)",
-                file=sys.stderr,
-            )
-            return 1
+        prompts = []
+        for message in a.message:
+            dbg = await svc.debug_prompt(message)
+            if dbg.get("mode") != "rag" or not dbg.get("backend"):
+                print(f"error: {message!r} is answered in mode {dbg.get('mode')!r}, without the LLM: pick a "
+                      "question that needs a generated answer (--message)", file=sys.stderr)  # fmt: skip
+                return 1
+            prompts.append((message, dbg))
+        dbg = prompts[0][1]
         be = dbg["backend"]
         oai = AsyncOpenAI(base_url=be["base_url"], api_key=a.engine_api_key, timeout=a.timeout, max_retries=0)
         max_tokens = int(dbg.get("max_tokens") or 300)
@@ -117,9 +119,14 @@ async def main(a: argparse.Namespace) -> int:
         for i in range(a.warmup + a.pairs):
             order = ("svc", "eng") if i % 2 == 0 else ("eng", "svc")
             got: dict = {}
+            message, dbg = prompts[i % len(prompts)]
+            if len(prompts) > 1:  # this pair's prompt into the engine's cache first, for both sides alike
+                with contextlib.suppress(RuntimeError):  # one token may be no content: cached all the same
+                    await engine_ttft(oai, be["model"], dbg["messages"], 1, temperature, True, True)
+                await asyncio.sleep(a.settle)
             for who in order:
                 if who == "svc":
-                    r = await svc.chat_stream(a.message, until_first_token=not a.full)
+                    r = await svc.chat_stream(message, until_first_token=not a.full)
                     mode = (r.done or r.sources_event or {}).get("mode")
                     if not r.ok or mode != "rag":
                         print(f"error: service answer failed or not rag: {r.error or mode}", file=sys.stderr)
@@ -165,7 +172,7 @@ async def main(a: argparse.Namespace) -> int:
     d.add(
         Para(
             f"{a.pairs} alternated pairs (+{a.warmup} warm-up) on {time.strftime('%Y-%m-%d %H:%M')}; service "
-            f"{a.url}; engine {be['base_url']} model {be['model']}; message: {a.message!r}. Raw engine requests "
+            f"{a.url}; engine {be['base_url']} model {be['model']}; messages: {a.message!r}. Raw engine requests "
             f"carry cache_prompt={'true' if a.cache == 'on' else 'false'}; the engine is timed to {ENGINE_UNTIL[a.engine_until]}; identical messages from "
             f"/api/debug/prompt; both streams {'read to the end' if a.full else 'closed at the first token'}."
         ),
@@ -193,7 +200,7 @@ async def main(a: argparse.Namespace) -> int:
         "meta": {
             "url": a.url,
             "engine": be,
-            "message": a.message,
+            "messages": a.message,
             "pairs": a.pairs,
             "warmup": a.warmup,
             "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -222,7 +229,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--api-key", default=None)
     p.add_argument("--admin-key", default=None)
     p.add_argument("--engine-api-key", default="EMPTY")
-    p.add_argument("--message", default=DEFAULT_MESSAGE)
+    p.add_argument("--message", nargs="+", default=[DEFAULT_MESSAGE],
+                   help="one question, or several asked in turn (each pair's prompt is put in the engine's "
+                        "cache first; with ASKDESK_QUERY_MEMO_SIZE=1 on the service each question is encoded afresh)")
     p.add_argument("--pairs", type=int, default=40)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--timeout", type=float, default=300.0)
