@@ -35,7 +35,7 @@ class Dashboard:
 
 class Analytics:
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine  # its indexes come with the schema (app/migrations/versions/0003_console_indexes.py)
+        self.engine = engine  # its indexes come with the schema (app/migrations/versions/0003_console_indexes_audit_guard.py)
 
     def dashboard(self, days: int, limit: int = 10) -> Dashboard:
         start = since(days)

@@ -1,5 +1,5 @@
 """The audit log of admin actions: who did what to what, when. Append-only: this module has no
-update or delete path, and the database refuses both (SQLite triggers, PostgreSQL rules), so neither
+update or delete path, and the database refuses both (triggers, app/migrations 0002 and 0003), so neither
 a bug nor a purge rewrites history. Retention (retention.py) never touches it.
 
 Any part of the service records through the one instance the conversation store holds:
@@ -13,7 +13,7 @@ import csv
 import io
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, event, select, text
+from sqlalchemy import JSON, DateTime, Integer, String, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -38,34 +38,10 @@ class AuditEvent(AuditBase):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
-_GUARDS = {
-    "sqlite": [
-        (
-            "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
-            "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
-        ),
-        (
-            "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
-            "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
-        ),
-    ],
-    # refused with an error, as on SQLite (rules that DO INSTEAD NOTHING let an UPDATE or DELETE
-    # "succeed" silently); migration 0003 swapped 0002's rules for this trigger
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
-        "CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log "
-        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
-    ],
-}
-
-
 class AuditLog:
     def __init__(self, engine: Engine) -> None:
-        AuditBase.metadata.create_all(engine)
-        with engine.begin() as conn:
-            for guard in _GUARDS.get(engine.dialect.name, []):
-                conn.execute(text(guard))
+        # the table and the database's refusal of UPDATE / DELETE come with the schema (migrations
+        # 0002 and 0003), which the conversation store has brought up to date before this runs
         self._session = sessionmaker(engine, expire_on_commit=False)
 
     def record(self, actor: str, action: str, target: str | None = None, detail: dict | None = None) -> None:

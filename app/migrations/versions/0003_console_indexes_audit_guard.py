@@ -29,7 +29,6 @@ SQLITE_INDEXES = {
 }
 
 
-# the same statements app/privacy/audit.py runs at startup (idempotent)
 PG_AUDIT_GUARDS = [
     "DROP RULE IF EXISTS audit_log_no_update ON audit_log",
     "DROP RULE IF EXISTS audit_log_no_delete ON audit_log",
