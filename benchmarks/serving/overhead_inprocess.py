@@ -79,18 +79,21 @@ def sequential(self, query: str, need) -> dict:
 
 
 def first_token_ms(client, question: str, auth: dict) -> tuple[float, str]:
+    from evals.sse import SSEParser
+
     t0 = time.perf_counter()
-    first, mode, event = None, "?", None
+    first, mode = None, "?"
+    parser = SSEParser()
     with client.stream("POST", "/api/chat", headers=auth, json={"message": question, "stream": True}) as r:
         r.raise_for_status()
         for line in r.iter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                if event == "token" and first is None:
-                    first = time.perf_counter() - t0
-                if event in ("sources", "done"):
-                    mode = json.loads(line[5:]).get("mode") or mode
+            ev = parser.feed_line(line)
+            if ev is None:
+                continue
+            if ev.event == "token" and first is None:
+                first = time.perf_counter() - t0
+            if ev.event in ("sources", "done"):
+                mode = ev.json().get("mode") or mode
     return ((first if first is not None else time.perf_counter() - t0) * 1000, mode)
 
 
@@ -118,7 +121,7 @@ def main() -> int:
                     order = ("old", "new") if (qi + rnd) % 2 == 0 else ("new", "old")
                     for variant in order:
                         for e in embedders:
-                            memo = getattr(e, "_memo", None)
+                            memo = getattr(e, "memo", None)
                             if memo is not None:
                                 memo.size = 0 if variant == "old" and a.compare == "memo" else QUERY_MEMO_SIZE
                                 memo.clear()

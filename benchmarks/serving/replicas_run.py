@@ -44,8 +44,9 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from app.errors import LLMUnavailable  # noqa: E402
 from askdesk.process import start_service  # noqa: E402
-from serving.net import free_port  # noqa: E402
+from serving.net import free_port, wait_healthy  # noqa: E402
 
 MAIN = "from askdesk.cli import main; main()"
 API_KEY = "sk-replica-key"  # rate-limit exempt: the load run measures the replicas, not the limiter
@@ -66,16 +67,12 @@ def start_chroma(path: Path, port: int, log_path: Path, timeout: float = 120) ->
     log = log_path.open("w")
     proc = subprocess.Popen([str(exe), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, cwd=path.parent)  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"chroma run exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
-                return proc
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"chroma run not ready in {timeout} s: {log_path.read_text()[-2000:]}")
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout, proc=proc, what="chroma run")
+    except LLMUnavailable as e:  # wait_healthy speaks of engines; the log's tail says why
+        proc.kill()
+        raise RuntimeError(f"{e}: {log_path.read_text()[-2000:]}") from None
+    return proc
 
 
 def replica_env(data_dir: Path, port: int, *, engine_url: str, engine_model: str, database_url: str,

